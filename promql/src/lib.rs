@@ -1,0 +1,5 @@
+//! promlite-promql: a PromQL engine with Prometheus 3.x semantics.
+//!
+//! It parses a query, plans it and evaluates it over any storage that implements
+//! the crate's storage trait; it never sees how samples are stored.
+#![deny(missing_docs)]

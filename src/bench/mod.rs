@@ -1,0 +1,4 @@
+//! The `promlite bench ...` subcommands.
+
+pub mod compression;
+pub mod write;

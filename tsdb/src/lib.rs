@@ -1,0 +1,17 @@
+//! promlite-tsdb: an embeddable time-series database that stores Prometheus data.
+//!
+//! Samples enter through an [`Appender`](crate) batch whose `commit` writes the WAL and
+//! then the in-memory head; full Gorilla chunks (bit-compatible with Prometheus's XOR
+//! encoding) are written to memory-mapped chunk files, and every block range the oldest
+//! data becomes an immutable block indexed by roaring-bitmap postings. A querier merges
+//! head, mmapped chunks and blocks into sorted series with sample iterators.
+//!
+//! See `docs/architecture.md` in the repository for the full picture.
+#![deny(missing_docs)]
+
+pub mod chunkenc;
+mod labels;
+mod matcher;
+
+pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher, MatcherError};
