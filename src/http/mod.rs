@@ -1,5 +1,9 @@
 //! The HTTP API: one file per API area, one [`app`] that builds the router.
 
+pub mod api_error;
+pub mod format;
+pub mod params;
+
 use axum::Router;
 
 /// Shared state of every handler.
