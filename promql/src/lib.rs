@@ -4,8 +4,22 @@
 //! the crate's storage trait; it never sees how samples are stored.
 #![deny(missing_docs)]
 
+mod engine;
+mod error;
+mod eval;
+mod parser;
+mod storage;
 mod value;
 
+#[doc(hidden)]
+pub mod promqltest;
+
+pub use engine::{CancelToken, Engine, EngineOptions, QueryRange, QueryResult, QueryStats};
+pub use error::QueryError;
+pub use parser::{parse, parse_duration_ms};
+pub use storage::{
+    MatchOp, Matcher, MatcherError, MemStorage, Storage, StorageError, StorageSeries,
+};
 pub use value::{
     is_stale_nan, FPoint, Label, Labels, Sample, Series, Value, METRIC_NAME, STALE_NAN_BITS,
 };

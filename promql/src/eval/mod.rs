@@ -1,0 +1,489 @@
+//! The evaluator: walks a parsed expression over a step grid.
+//!
+//! Every instant-vector expression is evaluated for all steps at once and
+//! returned as series with one point per step where the series has a value
+//! ([`StepSeries`]). Selectors and range functions therefore work per series
+//! across all steps (one storage read per series, sliding windows), and only
+//! aggregations and binary operators line series up by step. Label work
+//! (grouping keys, matching signatures) is done once per series, not per step.
+//!
+//! Invariants: points of a [`StepSeries`] are in increasing time order, at grid
+//! times; a [`Val::Scalar`] has exactly one value per grid step. Limits
+//! (timeout, cancellation, max samples) are checked once per series or node,
+//! never per sample.
+
+mod aggregate;
+mod annotations;
+mod binary;
+mod functions;
+mod selectors;
+mod subquery;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use promql_parser::parser::{token, Expr};
+
+use crate::engine::{CancelToken, EngineOptions, QueryStats};
+use crate::error::QueryError;
+use crate::storage::Storage;
+use crate::value::{FPoint, Labels, Sample, Series, Value};
+
+pub(crate) use annotations::Annotations;
+
+/// The evaluation times: `start`, `start + step`, ... `end` (ms, inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Grid {
+    /// First step, ms.
+    pub start: i64,
+    /// Last step, ms (a multiple of `step` after `start`).
+    pub end: i64,
+    /// Step width, ms; always positive.
+    pub step: i64,
+}
+
+impl Grid {
+    /// A grid of one step at `t`.
+    pub fn instant(t: i64) -> Self {
+        Grid {
+            start: t,
+            end: t,
+            step: 1,
+        }
+    }
+
+    /// A grid from `start` to `end` (truncated to a whole number of steps).
+    pub fn new(start: i64, end: i64, step: i64) -> Self {
+        let step = step.max(1);
+        let n = (end.saturating_sub(start)) / step;
+        Grid {
+            start,
+            end: start.saturating_add(n.saturating_mul(step)),
+            step,
+        }
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        usize::try_from((self.end - self.start) / self.step + 1).unwrap_or(1)
+    }
+
+    /// Time of step `i`, ms.
+    pub fn t(&self, i: usize) -> i64 {
+        self.start + (i as i64) * self.step
+    }
+
+    /// Index of a grid time `t`.
+    pub fn index(&self, t: i64) -> usize {
+        usize::try_from((t - self.start) / self.step).unwrap_or(0)
+    }
+
+    /// Iterates over the step times.
+    pub fn times(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..self.len()).map(move |i| self.t(i))
+    }
+}
+
+/// One series of an instant-vector result across steps.
+#[derive(Clone, Debug)]
+pub(crate) struct StepSeries {
+    /// The series' labels; `__name__` is still present when `drop_name` is set.
+    pub metric: Labels,
+    /// Delayed name removal: `__name__` is removed at the end of evaluation.
+    pub drop_name: bool,
+    /// One point per step where the series has a value, at grid times.
+    pub points: Vec<FPoint>,
+}
+
+/// An intermediate value.
+#[derive(Debug)]
+pub(crate) enum Val {
+    /// One value per grid step.
+    Scalar(Vec<f64>),
+    /// A string literal.
+    Str(String),
+    /// An instant vector over all steps.
+    Vector(Vec<StepSeries>),
+    /// A range vector; only produced for a one-step grid (instant queries).
+    Matrix(Vec<Series>),
+}
+
+impl Val {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::Str(_) => "string",
+            Val::Vector(_) => "instant vector",
+            Val::Matrix(_) => "range vector",
+        }
+    }
+}
+
+/// State of one query's evaluation.
+pub(crate) struct Evaluator<'a> {
+    pub storage: &'a dyn Storage,
+    pub opts: &'a EngineOptions,
+    cancel: &'a CancelToken,
+    deadline: Option<Instant>,
+    /// The query text, for annotation positions.
+    pub query: &'a str,
+    /// The query's own grid: `@ start()`/`@ end()` refer to it at any depth.
+    pub query_grid: Grid,
+    pub annotations: Annotations,
+    pub stats: QueryStats,
+    /// Reused buffer for reading series from storage.
+    pub buf: Vec<FPoint>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// A fresh evaluator for one query.
+    pub fn new(
+        storage: &'a dyn Storage,
+        opts: &'a EngineOptions,
+        cancel: &'a CancelToken,
+        deadline: Option<Instant>,
+        query: &'a str,
+        query_grid: Grid,
+    ) -> Self {
+        Evaluator {
+            storage,
+            opts,
+            cancel,
+            deadline,
+            query,
+            query_grid,
+            annotations: Annotations::default(),
+            stats: QueryStats::default(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Evaluates the whole query and shapes the result for the API.
+    pub fn run(&mut self, expr: &Expr, is_range: bool) -> Result<Value, QueryError> {
+        let grid = self.query_grid;
+        if is_range {
+            let vt = expr.value_type();
+            if !matches!(
+                vt,
+                promql_parser::parser::value::ValueType::Vector
+                    | promql_parser::parser::value::ValueType::Scalar
+            ) {
+                return Err(QueryError::bad_data(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    value_type_name(vt)
+                )));
+            }
+        }
+        let val = self.eval(expr, grid)?;
+        let val = match val {
+            Val::Vector(series) => Val::Vector(finalize_names(series)?),
+            other => other,
+        };
+        Ok(match (val, is_range) {
+            (Val::Scalar(v), false) => Value::Scalar {
+                t: grid.start,
+                f: v.first().copied().unwrap_or(f64::NAN),
+            },
+            (Val::Str(s), false) => Value::String { t: grid.start, s },
+            (Val::Vector(series), false) => Value::Vector(
+                series
+                    .into_iter()
+                    .filter_map(|s| {
+                        s.points.first().map(|p| Sample {
+                            metric: s.metric.clone(),
+                            t: p.t,
+                            f: p.f,
+                        })
+                    })
+                    .collect(),
+            ),
+            (Val::Matrix(m), false) => Value::Matrix(m),
+            (Val::Scalar(v), true) => Value::Matrix(vec![Series {
+                metric: Labels::empty(),
+                floats: grid.times().zip(v).map(|(t, f)| FPoint { t, f }).collect(),
+            }]),
+            (Val::Vector(series), true) => {
+                let mut m: Vec<Series> = series
+                    .into_iter()
+                    .filter(|s| !s.points.is_empty())
+                    .map(|s| Series {
+                        metric: s.metric,
+                        floats: s.points,
+                    })
+                    .collect();
+                m.sort_by(|a, b| a.metric.cmp(&b.metric));
+                Value::Matrix(m)
+            }
+            (other, true) => {
+                return Err(QueryError::bad_data(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                other.type_name()
+            )))
+            }
+        })
+    }
+
+    /// Annotations and statistics, consumed at the end of the query.
+    pub fn finish(self) -> (Vec<String>, Vec<String>, QueryStats) {
+        let (w, i) = self.annotations.into_parts();
+        (w, i, self.stats)
+    }
+
+    /// Fails when the query was canceled or ran out of time; called per series or node.
+    pub fn check_interrupt(&self) -> Result<(), QueryError> {
+        if self.cancel.is_canceled() {
+            return Err(QueryError::Canceled {
+                stage: "query execution",
+            });
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(QueryError::Timeout {
+                stage: "query execution",
+            });
+        }
+        Ok(())
+    }
+
+    /// Fails when holding `n` samples at once exceeds the limit; records the peak.
+    pub fn check_samples(&mut self, n: usize) -> Result<(), QueryError> {
+        self.stats.peak_samples = self.stats.peak_samples.max(n);
+        if n > self.opts.max_samples {
+            return Err(QueryError::TooManySamples {
+                stage: "query execution",
+            });
+        }
+        Ok(())
+    }
+
+    /// Evaluates `expr` at every step of `grid`.
+    pub fn eval(&mut self, expr: &Expr, grid: Grid) -> Result<Val, QueryError> {
+        self.check_interrupt()?;
+        let val = match expr {
+            Expr::NumberLiteral(n) => Val::Scalar(vec![n.val; grid.len()]),
+            Expr::StringLiteral(s) => Val::Str(s.val.clone()),
+            Expr::Paren(p) => self.eval(&p.expr, grid)?,
+            Expr::Unary(u) => match self.eval(&u.expr, grid)? {
+                Val::Scalar(v) => Val::Scalar(v.into_iter().map(|f| -f).collect()),
+                Val::Vector(mut series) => {
+                    for s in &mut series {
+                        s.drop_name = true;
+                        for p in &mut s.points {
+                            p.f = -p.f;
+                        }
+                    }
+                    Val::Vector(series)
+                }
+                other => {
+                    return Err(QueryError::bad_data(format!(
+                        "unary expression only allowed on expressions of type scalar or instant vector, got {:?}",
+                        other.type_name()
+                    )))
+                }
+            },
+            Expr::VectorSelector(vs) => Val::Vector(self.eval_vector_selector(vs, grid)?),
+            Expr::MatrixSelector(ms) => Val::Matrix(self.eval_matrix_selector_value(ms, grid)?),
+            Expr::Subquery(sq) => Val::Matrix(self.eval_subquery_value(sq, grid)?),
+            Expr::Call(call) => self.eval_call(call, grid)?,
+            Expr::Aggregate(agg) => self.eval_aggregate(agg, grid)?,
+            Expr::Binary(b) => self.eval_binary(b, grid)?,
+            Expr::Extension(_) => return Err(QueryError::bad_data("unsupported expression extension")),
+        };
+        let n = match &val {
+            Val::Vector(series) => series.iter().map(|s| s.points.len()).sum(),
+            Val::Matrix(m) => m.iter().map(|s| s.floats.len()).sum(),
+            Val::Scalar(v) => v.len(),
+            Val::Str(_) => 0,
+        };
+        self.check_samples(n)?;
+        Ok(val)
+    }
+
+    /// Evaluates an expression that must be a scalar (e.g. a function parameter).
+    pub fn eval_scalar(&mut self, expr: &Expr, grid: Grid) -> Result<Vec<f64>, QueryError> {
+        match self.eval(expr, grid)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(QueryError::bad_data(format!(
+                "expected scalar, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Evaluates an expression that must be an instant vector.
+    pub fn eval_vector(&mut self, expr: &Expr, grid: Grid) -> Result<Vec<StepSeries>, QueryError> {
+        match self.eval(expr, grid)? {
+            Val::Vector(v) => Ok(v),
+            other => Err(QueryError::bad_data(format!(
+                "expected instant vector, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Resolves an `@` modifier to ms; `start()`/`end()` refer to the query's own range.
+    pub fn resolve_at(&self, at: &Option<promql_parser::parser::AtModifier>) -> Option<i64> {
+        use promql_parser::parser::AtModifier;
+        at.as_ref().map(|a| match a {
+            AtModifier::Start => self.query_grid.start,
+            AtModifier::End => self.query_grid.end,
+            AtModifier::At(t) => system_time_ms(*t),
+        })
+    }
+}
+
+/// Milliseconds since the epoch of a `SystemTime` (negative before 1970).
+pub(crate) fn system_time_ms(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Milliseconds of a parsed duration, saturating.
+pub(crate) fn duration_ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Signed offset in ms (`offset -5m` is negative).
+pub(crate) fn offset_ms(o: &Option<promql_parser::parser::Offset>) -> i64 {
+    use promql_parser::parser::Offset;
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => duration_ms(*d),
+        Some(Offset::Neg(d)) => -duration_ms(*d),
+    }
+}
+
+fn value_type_name(vt: promql_parser::parser::value::ValueType) -> &'static str {
+    use promql_parser::parser::value::ValueType;
+    match vt {
+        ValueType::Scalar => "scalar",
+        ValueType::String => "string",
+        ValueType::Vector => "instant vector",
+        ValueType::Matrix => "range vector",
+    }
+}
+
+/// Applies delayed name removal and merges series that now share labels; two
+/// points of one label set at the same step are an error, as in Prometheus.
+pub(crate) fn finalize_names(series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
+    if !series.iter().any(|s| s.drop_name) {
+        return Ok(series);
+    }
+    let out = series
+        .into_iter()
+        .map(|mut s| {
+            if s.drop_name {
+                s.metric = s.metric.without_metric_name();
+                s.drop_name = false;
+            }
+            s
+        })
+        .collect();
+    merge_same_labels(out)
+}
+
+/// Merges series with identical labels (and name-drop flags) into one, keeping
+/// first-seen order; fails when two of them have a point at the same step.
+pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
+    let mut index: HashMap<(Labels, bool), usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
+    let mut needs_sort: Vec<bool> = Vec::new();
+    for s in series {
+        if s.points.is_empty() {
+            continue;
+        }
+        match index.get(&(s.metric.clone(), s.drop_name)) {
+            Some(&i) => {
+                if let Some(o) = out.get_mut(i) {
+                    o.points.extend(s.points);
+                }
+                if let Some(f) = needs_sort.get_mut(i) {
+                    *f = true;
+                }
+            }
+            None => {
+                index.insert((s.metric.clone(), s.drop_name), out.len());
+                out.push(s);
+                needs_sort.push(false);
+            }
+        }
+    }
+    for (o, sort) in out.iter_mut().zip(needs_sort) {
+        if sort {
+            o.points.sort_by_key(|p| p.t);
+            if o.points
+                .windows(2)
+                .any(|w| matches!(w, [a, b] if a.t == b.t))
+            {
+                return Err(QueryError::execution(
+                    "vector cannot contain metrics with the same labelset",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rejects experimental functions unless enabled, walking the whole expression.
+pub(crate) fn check_functions_enabled(expr: &Expr, experimental: bool) -> Result<(), QueryError> {
+    if experimental {
+        return Ok(());
+    }
+    let mut err = None;
+    walk(expr, &mut |e| {
+        if err.is_some() {
+            return;
+        }
+        match e {
+            Expr::Call(c) => {
+                if c.func.experimental {
+                    err = Some(QueryError::bad_data(format!(
+                        "parse error: function {:?} is not enabled",
+                        c.func.name
+                    )));
+                }
+            }
+            Expr::Aggregate(a)
+                if a.op.id() == token::T_LIMITK || a.op.id() == token::T_LIMIT_RATIO =>
+            {
+                err = Some(QueryError::bad_data(format!(
+                    "parse error: limit and limit_ratio are experimental and must be enabled with --enable-feature=promql-experimental-functions (aggregation {:?})",
+                    a.op.to_string()
+                )));
+            }
+            _ => {}
+        }
+    });
+    err.map_or(Ok(()), Err)
+}
+
+/// Visits every node of an expression, parents before children.
+pub(crate) fn walk(expr: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(expr);
+    match expr {
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                walk(p, f);
+            }
+            walk(&a.expr, f);
+        }
+        Expr::Unary(u) => walk(&u.expr, f),
+        Expr::Binary(b) => {
+            walk(&b.lhs, f);
+            walk(&b.rhs, f);
+        }
+        Expr::Paren(p) => walk(&p.expr, f),
+        Expr::Subquery(s) => walk(&s.expr, f),
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                walk(a, f);
+            }
+        }
+        Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::VectorSelector(_)
+        | Expr::MatrixSelector(_)
+        | Expr::Extension(_) => {}
+    }
+}

@@ -1,0 +1,237 @@
+//! Vector and matrix selectors: the only place the evaluator reads storage.
+//!
+//! An instant vector selector takes, at each step, the newest sample in the
+//! lookback window `(ref - lookback, ref]` where `ref = (@ or step) - offset`;
+//! a staleness marker as that newest sample means "no value". A range window
+//! is left-open too, `(ref - range, ref]`, and never contains stale markers.
+//! Each series is read once for all steps into a reused buffer, and windows
+//! slide over it with two cursors, so work is linear in samples plus steps.
+
+use promql_parser::parser::{MatrixSelector, VectorSelector};
+
+use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
+use crate::error::QueryError;
+use crate::storage::{MatchOp, Matcher};
+use crate::value::{is_stale_nan, FPoint, Labels, Series, METRIC_NAME};
+
+/// Where a range window sits relative to each step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Windows {
+    /// Window length, ms.
+    pub range: i64,
+    /// `offset`, ms (negative for `offset -5m`).
+    pub offset: i64,
+    /// `@` time, ms, when given: every step then sees the same window.
+    pub at: Option<i64>,
+}
+
+impl Windows {
+    /// The inclusive end of the window for a step at `t`.
+    pub fn end(&self, t: i64) -> i64 {
+        self.at.unwrap_or(t).saturating_sub(self.offset)
+    }
+
+    /// Smallest and largest window ends over the grid.
+    pub fn end_bounds(&self, grid: Grid) -> (i64, i64) {
+        (self.end(grid.start), self.end(grid.end))
+    }
+}
+
+/// Two cursors over sorted points that yield the window `(start, end]` for
+/// non-decreasing `start` and `end`.
+#[derive(Default)]
+pub(crate) struct Slider {
+    lo: usize,
+    hi: usize,
+}
+
+impl Slider {
+    /// The points with `start < t <= end`.
+    pub fn window<'p>(&mut self, points: &'p [FPoint], start: i64, end: i64) -> &'p [FPoint] {
+        while points.get(self.lo).is_some_and(|p| p.t <= start) {
+            self.lo += 1;
+        }
+        if self.hi < self.lo {
+            self.hi = self.lo;
+        }
+        while points.get(self.hi).is_some_and(|p| p.t <= end) {
+            self.hi += 1;
+        }
+        points.get(self.lo..self.hi).unwrap_or(&[])
+    }
+}
+
+/// Converts a parsed selector's name and matchers into storage matchers.
+pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, QueryError> {
+    use promql_parser::label::MatchOp as P;
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err(QueryError::bad_data(
+            "parse error: unexpected \"or\" in label matching",
+        ));
+    }
+    let mut out = Vec::with_capacity(vs.matchers.matchers.len() + 1);
+    if let Some(name) = &vs.name {
+        out.push(Matcher::new(MatchOp::Equal, METRIC_NAME, name).map_err(bad_regex)?);
+    }
+    for m in &vs.matchers.matchers {
+        let op = match m.op {
+            P::Equal => MatchOp::Equal,
+            P::NotEqual => MatchOp::NotEqual,
+            P::Re(_) => MatchOp::Regex,
+            P::NotRe(_) => MatchOp::NotRegex,
+        };
+        out.push(Matcher::new(op, &m.name, &m.value).map_err(bad_regex)?);
+    }
+    Ok(out)
+}
+
+fn bad_regex(e: crate::storage::MatcherError) -> QueryError {
+    QueryError::bad_data(format!("parse error: {e}"))
+}
+
+/// The newest non-stale sample at or before `end` and after `end - lookback`.
+fn lookback_value(points: &[FPoint], idx_after: usize, end: i64, lookback: i64) -> Option<f64> {
+    let p = points.get(idx_after.checked_sub(1)?)?;
+    (p.t > end - lookback && p.t <= end && !is_stale_nan(p.f)).then_some(p.f)
+}
+
+impl Evaluator<'_> {
+    /// Evaluates `m{...} offset o @ a` at every step.
+    pub(crate) fn eval_vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        grid: Grid,
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        let matchers = selector_matchers(vs)?;
+        let lookback = duration_ms(self.opts.lookback_delta).max(1);
+        let win = Windows {
+            range: lookback,
+            offset: offset_ms(&vs.offset),
+            at: self.resolve_at(&vs.at),
+        };
+        let (min_end, max_end) = win.end_bounds(grid);
+        let selected =
+            self.storage
+                .select(&matchers, min_end.saturating_sub(lookback) + 1, max_end)?;
+        let mut out = Vec::with_capacity(selected.len());
+        let mut buf = std::mem::take(&mut self.buf);
+        for s in &selected {
+            self.check_interrupt()?;
+            buf.clear();
+            s.read_floats(&mut buf)?;
+            self.stats.samples_loaded += buf.len() as u64;
+            let mut points = Vec::new();
+            if win.at.is_some() {
+                let end = win.end(grid.start);
+                let idx = buf.partition_point(|p| p.t <= end);
+                if let Some(f) = lookback_value(&buf, idx, end, lookback) {
+                    points.extend(grid.times().map(|t| FPoint { t, f }));
+                }
+            } else {
+                let mut idx = 0;
+                for t in grid.times() {
+                    let end = win.end(t);
+                    while buf.get(idx).is_some_and(|p| p.t <= end) {
+                        idx += 1;
+                    }
+                    if let Some(f) = lookback_value(&buf, idx, end, lookback) {
+                        points.push(FPoint { t, f });
+                    }
+                }
+            }
+            if !points.is_empty() {
+                out.push(StepSeries {
+                    metric: s.labels().clone(),
+                    drop_name: false,
+                    points,
+                });
+            }
+        }
+        self.buf = buf;
+        Ok(out)
+    }
+
+    /// Reads every series of a matrix selector once and calls `f` with its
+    /// non-stale samples covering all of the grid's windows.
+    pub(crate) fn for_each_matrix_series(
+        &mut self,
+        ms: &MatrixSelector,
+        grid: Grid,
+        f: &mut dyn FnMut(&Labels, &[FPoint], &Windows) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        let vs = &ms.vs;
+        let matchers = selector_matchers(vs)?;
+        let win = Windows {
+            range: duration_ms(ms.range),
+            offset: offset_ms(&vs.offset),
+            at: self.resolve_at(&vs.at),
+        };
+        let (min_end, max_end) = win.end_bounds(grid);
+        let selected =
+            self.storage
+                .select(&matchers, min_end.saturating_sub(win.range) + 1, max_end)?;
+        let mut buf = std::mem::take(&mut self.buf);
+        for s in &selected {
+            self.check_interrupt()?;
+            buf.clear();
+            s.read_floats(&mut buf)?;
+            self.stats.samples_loaded += buf.len() as u64;
+            buf.retain(|p| !is_stale_nan(p.f));
+            self.check_samples(buf.len())?;
+            f(s.labels(), &buf, &win)?;
+        }
+        self.buf = buf;
+        Ok(())
+    }
+
+    /// A matrix selector as a query result (instant queries only): each series'
+    /// samples in the window of the grid's single step.
+    pub(crate) fn eval_matrix_selector_value(
+        &mut self,
+        ms: &MatrixSelector,
+        grid: Grid,
+    ) -> Result<Vec<Series>, QueryError> {
+        let mut out = Vec::new();
+        self.for_each_matrix_series(ms, grid, &mut |labels, points, win| {
+            let end = win.end(grid.start);
+            let floats: Vec<FPoint> = points
+                .iter()
+                .filter(|p| p.t > end - win.range && p.t <= end)
+                .copied()
+                .collect();
+            if !floats.is_empty() {
+                out.push(Series {
+                    metric: labels.clone(),
+                    floats,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slider_is_left_open_right_closed() {
+        let pts: Vec<FPoint> = (0..5)
+            .map(|i| FPoint {
+                t: i * 10,
+                f: i as f64,
+            })
+            .collect();
+        let mut s = Slider::default();
+        assert_eq!(s.window(&pts, 0, 20).len(), 2);
+        assert_eq!(
+            s.window(&pts, 10, 40)
+                .iter()
+                .map(|p| p.t)
+                .collect::<Vec<_>>(),
+            vec![20, 30, 40]
+        );
+        assert!(s.window(&pts, 40, 50).is_empty());
+    }
+}

@@ -1,0 +1,275 @@
+//! The storage trait the engine reads through, its matcher type, and
+//! [`MemStorage`], an in-memory implementation for tests and the script runner.
+//!
+//! The engine asks for the series matching a list of [`Matcher`]s whose samples
+//! fall in an inclusive time range `[mint_ms, maxt_ms]`, and reads each selected
+//! series' samples into a buffer it owns, one series at a time: memory grows
+//! with one series, not with the data selected. Implementations must return
+//! series sorted by labels, with samples in increasing timestamp order and
+//! stale markers (see [`crate::STALE_NAN_BITS`]) passed through bit-exact.
+//! This module never evaluates PromQL.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use regex::Regex;
+
+use crate::value::{FPoint, Labels};
+
+/// How a [`Matcher`] compares a label value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatchOp {
+    /// `name="value"`
+    Equal,
+    /// `name!="value"`
+    NotEqual,
+    /// `name=~"regex"` (fully anchored)
+    Regex,
+    /// `name!~"regex"` (fully anchored)
+    NotRegex,
+}
+
+impl fmt::Display for MatchOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        })
+    }
+}
+
+/// A label matcher. A missing label matches as the empty string, as in Prometheus,
+/// so `foo!="x"` selects series without `foo` and `foo=""` selects only those.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    /// Label name.
+    pub name: String,
+    /// Comparison.
+    pub op: MatchOp,
+    /// Literal value or regex source (unanchored as written by the user).
+    pub value: String,
+    /// The compiled, anchored regex for `=~`/`!~`.
+    re: Option<Regex>,
+}
+
+/// A regex in a matcher did not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid regular expression {pattern:?} in matcher")]
+pub struct MatcherError {
+    /// The regex as written.
+    pub pattern: String,
+    /// What the regex engine said.
+    #[source]
+    pub source: regex::Error,
+}
+
+impl Matcher {
+    /// Builds a matcher; regexes are anchored at both ends and `.` matches `\n`.
+    pub fn new(op: MatchOp, name: &str, value: &str) -> Result<Self, MatcherError> {
+        let re = match op {
+            MatchOp::Regex | MatchOp::NotRegex => Some(
+                Regex::new(&format!("^(?s:{value})$")).map_err(|source| MatcherError {
+                    pattern: value.to_string(),
+                    source,
+                })?,
+            ),
+            MatchOp::Equal | MatchOp::NotEqual => None,
+        };
+        Ok(Matcher {
+            name: name.to_string(),
+            op,
+            value: value.to_string(),
+            re,
+        })
+    }
+
+    /// Whether a label value (empty when the label is absent) satisfies this matcher.
+    pub fn matches(&self, v: &str) -> bool {
+        match (self.op, &self.re) {
+            (MatchOp::Equal, _) => v == self.value,
+            (MatchOp::NotEqual, _) => v != self.value,
+            (MatchOp::Regex, Some(re)) => re.is_match(v),
+            (MatchOp::NotRegex, Some(re)) => !re.is_match(v),
+            // Unreachable by construction: regex ops always carry a regex.
+            (MatchOp::Regex | MatchOp::NotRegex, None) => false,
+        }
+    }
+
+    /// Whether the matcher selects series that lack the label (it matches `""`).
+    pub fn matches_empty(&self) -> bool {
+        self.matches("")
+    }
+
+    /// Whether a label set satisfies this matcher.
+    pub fn matches_labels(&self, labels: &Labels) -> bool {
+        self.matches(labels.get(&self.name).unwrap_or(""))
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{:?}", self.name, self.op, self.value)
+    }
+}
+
+/// A failure inside a storage implementation, carried to the caller with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("storage error")]
+pub struct StorageError {
+    /// The underlying error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl StorageError {
+    /// Wraps any error.
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StorageError {
+            source: source.into(),
+        }
+    }
+}
+
+/// One selected series: its labels and a way to read its samples.
+pub trait StorageSeries: Send {
+    /// The series' labels (including `__name__`).
+    fn labels(&self) -> &Labels;
+
+    /// Appends the series' float samples with `mint_ms <= t <= maxt_ms` (the range
+    /// given to [`Storage::select`]) to `out`, in increasing timestamp order.
+    /// `out` is owned by the caller and reused across series.
+    fn read_floats(&self, out: &mut Vec<FPoint>) -> Result<(), StorageError>;
+}
+
+/// What the engine queries. Implementations are shared across threads.
+pub trait Storage: Send + Sync {
+    /// The series matching all `matchers` that have at least one sample in
+    /// `[mint_ms, maxt_ms]` (inclusive, ms since the epoch), sorted by labels.
+    /// Returning series without samples in the range is allowed; the engine
+    /// skips them.
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint_ms: i64,
+        maxt_ms: i64,
+    ) -> Result<Vec<Box<dyn StorageSeries + '_>>, StorageError>;
+}
+
+/// An in-memory [`Storage`]: series in a sorted map, samples in vectors.
+#[derive(Default, Debug, Clone)]
+pub struct MemStorage {
+    series: BTreeMap<Labels, Vec<FPoint>>,
+}
+
+impl MemStorage {
+    /// An empty storage.
+    pub fn new() -> Self {
+        MemStorage::default()
+    }
+
+    /// Appends a float sample. Samples of one series may come in any order; a
+    /// sample with a timestamp already present replaces the old one.
+    pub fn add(&mut self, labels: Labels, t_ms: i64, f: f64) {
+        let pts = self.series.entry(labels).or_default();
+        match pts.last() {
+            Some(last) if last.t < t_ms => pts.push(FPoint { t: t_ms, f }),
+            None => pts.push(FPoint { t: t_ms, f }),
+            Some(_) => match pts.binary_search_by_key(&t_ms, |p| p.t) {
+                Ok(i) => {
+                    if let Some(p) = pts.get_mut(i) {
+                        p.f = f;
+                    }
+                }
+                Err(i) => pts.insert(i, FPoint { t: t_ms, f }),
+            },
+        }
+    }
+
+    /// Removes every series.
+    pub fn clear(&mut self) {
+        self.series.clear();
+    }
+
+    /// Number of series stored.
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+}
+
+struct MemSeries<'a> {
+    labels: &'a Labels,
+    points: &'a [FPoint],
+}
+
+impl StorageSeries for MemSeries<'_> {
+    fn labels(&self) -> &Labels {
+        self.labels
+    }
+
+    fn read_floats(&self, out: &mut Vec<FPoint>) -> Result<(), StorageError> {
+        out.extend_from_slice(self.points);
+        Ok(())
+    }
+}
+
+impl Storage for MemStorage {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint_ms: i64,
+        maxt_ms: i64,
+    ) -> Result<Vec<Box<dyn StorageSeries + '_>>, StorageError> {
+        let mut out: Vec<Box<dyn StorageSeries + '_>> = Vec::new();
+        for (labels, pts) in &self.series {
+            if !matchers.iter().all(|m| m.matches_labels(labels)) {
+                continue;
+            }
+            let lo = pts.partition_point(|p| p.t < mint_ms);
+            let hi = pts.partition_point(|p| p.t <= maxt_ms);
+            if let Some(points) = pts.get(lo..hi) {
+                if !points.is_empty() {
+                    out.push(Box::new(MemSeries { labels, points }));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_is_anchored_and_absent_label_is_empty() {
+        let m = Matcher::new(MatchOp::Regex, "job", "a|b").unwrap();
+        assert!(m.matches("a"));
+        assert!(!m.matches("ab"));
+        let ne = Matcher::new(MatchOp::NotEqual, "x", "1").unwrap();
+        assert!(ne.matches_labels(&Labels::from_pairs([("job", "a")])));
+        assert!(Matcher::new(MatchOp::Regex, "a", "(").is_err());
+    }
+
+    #[test]
+    fn mem_storage_selects_range_sorted() {
+        let mut s = MemStorage::new();
+        let b = Labels::from_pairs([("__name__", "m"), ("i", "b")]);
+        let a = Labels::from_pairs([("__name__", "m"), ("i", "a")]);
+        for t in [30, 10, 20] {
+            s.add(b.clone(), t, t as f64);
+            s.add(a.clone(), t, 1.0);
+        }
+        let m = [Matcher::new(MatchOp::Equal, "__name__", "m").unwrap()];
+        let sel = s.select(&m, 15, 30).unwrap();
+        assert_eq!(sel.len(), 2);
+        assert_eq!(sel[0].labels(), &a);
+        let mut buf = Vec::new();
+        sel[1].read_floats(&mut buf).unwrap();
+        assert_eq!(
+            buf,
+            vec![FPoint { t: 20, f: 20.0 }, FPoint { t: 30, f: 30.0 }]
+        );
+    }
+}
