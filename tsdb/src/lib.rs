@@ -10,8 +10,12 @@
 #![deny(missing_docs)]
 
 pub mod chunkenc;
+mod index;
 mod labels;
 mod matcher;
 
 pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use index::{
+    label_names_for, label_values_for, postings_for_matchers, IndexError, IndexReader, MemPostings, PostingsStats,
+};
