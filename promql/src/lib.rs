@@ -7,6 +7,7 @@
 mod engine;
 mod error;
 mod eval;
+pub mod functions;
 mod parser;
 mod storage;
 mod value;

@@ -1,0 +1,366 @@
+//! Rates and deltas: `rate`, `increase`, `delta` (extrapolated over the window)
+//! and `irate`, `idelta` (from the last two samples).
+//!
+//! `rate`/`increase`/`delta` follow Prometheus 3.x `extrapolatedRate`: the
+//! window is left-open; counter resets (a decrease) add the value before the
+//! reset; the difference between the first and last sample is extrapolated
+//! towards each window edge, but only if the sample is within 1.1 average
+//! sample intervals of that edge (else by half an interval), and for counters
+//! never past the point where the counter would have been zero. With the
+//! experimental `anchored`/`smoothed` modifiers the window instead starts at the
+//! last sample at or before its start (`anchored`) or at values interpolated at
+//! both edges (`smoothed`), with no extrapolation (`extendedRate`).
+//!
+//! Start timestamps (created timestamps) are not considered yet; counter resets
+//! are detected from values only.
+
+use super::{FunctionError, RangeWindow, WindowMode};
+use crate::value::FPoint;
+
+type KernelResult = Result<Option<f64>, FunctionError>;
+
+/// What kind of difference a kernel computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `delta`: a gauge; decreases are real.
+    GaugeDelta,
+    /// `increase`: a counter; decreases are resets.
+    CounterIncrease,
+    /// `rate`: `increase` per second of the range.
+    CounterRate,
+}
+
+impl Kind {
+    fn is_counter(self) -> bool {
+        self != Kind::GaugeDelta
+    }
+
+    fn is_rate(self) -> bool {
+        self == Kind::CounterRate
+    }
+}
+
+/// `rate(m)`: per-second increase of a counter, extrapolated to the window.
+pub fn rate(w: &RangeWindow<'_>, _: &[f64], _: &mut Vec<f64>) -> KernelResult {
+    Ok(windowed_difference(w, Kind::CounterRate))
+}
+
+/// `increase(m)`: increase of a counter, extrapolated to the window.
+pub fn increase(w: &RangeWindow<'_>, _: &[f64], _: &mut Vec<f64>) -> KernelResult {
+    Ok(windowed_difference(w, Kind::CounterIncrease))
+}
+
+/// `delta(m)`: difference of a gauge, extrapolated to the window.
+pub fn delta(w: &RangeWindow<'_>, _: &[f64], _: &mut Vec<f64>) -> KernelResult {
+    Ok(windowed_difference(w, Kind::GaugeDelta))
+}
+
+fn windowed_difference(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
+    match w.mode {
+        WindowMode::Plain => extrapolated(w, kind),
+        WindowMode::Anchored | WindowMode::Smoothed => extended(w, kind),
+    }
+}
+
+/// The sum of the values just before each decrease: what a counter lost to resets.
+fn reset_correction(points: &[FPoint]) -> f64 {
+    points
+        .windows(2)
+        .filter_map(|pair| match pair {
+            [prev, cur] if cur.f < prev.f => Some(prev.f),
+            _ => None,
+        })
+        .sum()
+}
+
+/// Prometheus 3.x `extrapolatedRate` for float samples.
+fn extrapolated(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
+    let points = w.points;
+    let (first, last) = match points {
+        [first, .., last] => (first, last),
+        // Fewer than two samples: no rate.
+        _ => return None,
+    };
+    let mut result = last.f - first.f;
+    if kind.is_counter() {
+        result += reset_correction(points);
+    }
+
+    let mut to_start = (first.t - w.range_start_ms) as f64 / 1000.0;
+    let mut to_end = (w.range_end_ms - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let average_interval = sampled / (points.len() - 1) as f64;
+
+    // A sample further than 1.1 average intervals from an edge suggests the
+    // series starts or ends inside the window: extrapolate only half an interval.
+    let threshold = average_interval * 1.1;
+    if to_start >= threshold {
+        to_start = average_interval / 2.0;
+    }
+    if kind.is_counter() {
+        // A counter cannot go below zero: do not extrapolate past the point where
+        // the observed slope would reach zero.
+        let mut to_zero = to_start;
+        if result > 0.0 && first.f >= 0.0 {
+            to_zero = sampled * (first.f / result);
+        }
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = average_interval / 2.0;
+    }
+
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if kind.is_rate() {
+        factor /= w.range_seconds();
+    }
+    Some(result * factor)
+}
+
+/// Linear interpolation between two samples at time `t`; for counters a
+/// decrease between them is a reset, so the line starts from zero.
+fn interpolate(p1: &FPoint, p2: &FPoint, t: i64, is_counter: bool) -> f64 {
+    let y1 = if is_counter && p2.f < p1.f { 0.0 } else { p1.f };
+    y1 + (p2.f - y1) * (t - p1.t) as f64 / (p2.t - p1.t) as f64
+}
+
+/// Prometheus 3.x `extendedRate`: the anchored/smoothed variants.
+fn extended(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
+    let f = w.points;
+    let smoothed = w.mode == WindowMode::Smoothed;
+    let mut last = f.len().checked_sub(1)?;
+    // The last sample at or before the window start (or the first sample).
+    let mut first = f
+        .get(..last)
+        .map_or(0, |head| head.partition_point(|p| p.t <= w.range_start_ms))
+        .saturating_sub(1);
+    if smoothed {
+        // The first sample at or after the window end (or the last sample).
+        last = f
+            .get(..last)
+            .map_or(0, |head| head.partition_point(|p| p.t < w.range_end_ms));
+    }
+    let last_point = f.get(last)?;
+    if last_point.t <= w.range_start_ms {
+        return None;
+    }
+    let first_point = f.get(first)?;
+
+    let left = match f.get(first + 1) {
+        Some(next) if smoothed && first_point.t < w.range_start_ms => {
+            interpolate(first_point, next, w.range_start_ms, kind.is_counter())
+        }
+        _ => first_point.f,
+    };
+    let right = match last.checked_sub(1).and_then(|i| f.get(i)) {
+        Some(prev) if smoothed && last_point.t > w.range_end_ms => {
+            interpolate(prev, last_point, w.range_end_ms, kind.is_counter())
+        }
+        _ => last_point.f,
+    };
+
+    let mut result = right - left;
+    if kind.is_counter() {
+        // Resets at the edges are already in the interpolated values; look at
+        // the samples strictly inside the window, chained from `left` to `right`.
+        if first_point.t <= w.range_start_ms {
+            first += 1;
+        }
+        let end = if last_point.t >= w.range_end_ms {
+            last
+        } else {
+            last + 1
+        };
+        let inside = f.get(first..end.max(first)).unwrap_or(&[]);
+        let mut prev = left;
+        let mut correction = 0.0;
+        for p in inside {
+            if p.f < prev {
+                correction += prev;
+            }
+            prev = p.f;
+        }
+        if right < prev {
+            correction += prev;
+        }
+        result += correction;
+    }
+    if kind.is_rate() {
+        result /= w.range_seconds();
+    }
+    Some(result)
+}
+
+/// `irate(m)`: per-second rate between the last two samples; after a reset the
+/// newer value itself is the increase.
+pub fn irate(w: &RangeWindow<'_>, _: &[f64], _: &mut Vec<f64>) -> KernelResult {
+    Ok(last_two(w.points, true))
+}
+
+/// `idelta(m)`: difference between the last two samples.
+pub fn idelta(w: &RangeWindow<'_>, _: &[f64], _: &mut Vec<f64>) -> KernelResult {
+    Ok(last_two(w.points, false))
+}
+
+/// Prometheus 3.x `instantValue` for float samples.
+fn last_two(points: &[FPoint], is_rate: bool) -> Option<f64> {
+    let [.., prev, cur] = points else {
+        return None;
+    };
+    let interval_ms = cur.t - prev.t;
+    if interval_ms == 0 {
+        return None;
+    }
+    let mut result = if is_rate && cur.f < prev.f {
+        cur.f
+    } else {
+        cur.f - prev.f
+    };
+    if is_rate {
+        result /= interval_ms as f64 / 1000.0;
+    }
+    Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::RangeKernel;
+
+    fn p(t_s: i64, f: f64) -> FPoint {
+        FPoint { t: t_s * 1000, f }
+    }
+
+    fn window(points: &[FPoint], start_s: i64, end_s: i64, mode: WindowMode) -> RangeWindow<'_> {
+        RangeWindow {
+            points,
+            range_start_ms: start_s * 1000,
+            range_end_ms: end_s * 1000,
+            eval_ts_ms: end_s * 1000,
+            mode,
+        }
+    }
+
+    fn run(k: RangeKernel, points: &[FPoint], start_s: i64, end_s: i64) -> Option<f64> {
+        k(
+            &window(points, start_s, end_s, WindowMode::Plain),
+            &[],
+            &mut Vec::new(),
+        )
+        .ok()
+        .flatten()
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() <= 1e-9 * b.abs().max(1.0))
+    }
+
+    #[test]
+    fn too_few_samples() {
+        for k in [rate, increase, delta, irate, idelta] as [RangeKernel; 5] {
+            assert_eq!(run(k, &[], 0, 60), None);
+            assert_eq!(run(k, &[p(30, 1.0)], 0, 60), None);
+        }
+    }
+
+    #[test]
+    fn samples_at_both_edges_need_no_extrapolation() {
+        // (0, 60]: samples at 10..60 every 10s, counter +10 each.
+        let pts: Vec<_> = (1..=6).map(|i| p(i * 10, i as f64 * 10.0)).collect();
+        // First sample 10s after the start = one interval (< 1.1): extrapolate fully,
+        // but not below zero: to_zero = 50 * (10 / 50) = 10, same as to_start.
+        assert!(close(run(increase, &pts, 0, 60), 60.0));
+        assert!(close(run(rate, &pts, 0, 60), 1.0));
+        assert!(close(run(delta, &pts, 0, 60), 60.0));
+    }
+
+    #[test]
+    fn extrapolation_is_limited_by_zero_for_counters() {
+        // A counter starting at 1 with slope 1/s, 20 s from the window start: the
+        // zero point is 1 s before the first sample, so only 1 s is added.
+        let pts = [
+            p(20, 1.0),
+            p(30, 11.0),
+            p(40, 21.0),
+            p(50, 31.0),
+            p(60, 41.0),
+        ];
+        // to_start = 20 ≥ 1.1*10 → 5; to_zero = 40 * 1/40 = 1 → 1. to_end = 0.
+        assert!(close(run(increase, &pts, 0, 60), 40.0 * 41.0 / 40.0));
+        // A gauge extrapolates the half interval.
+        assert!(close(run(delta, &pts, 0, 60), 40.0 * 45.0 / 40.0));
+    }
+
+    #[test]
+    fn counter_resets_add_the_value_before_the_reset() {
+        let pts = [p(10, 5.0), p(20, 10.0), p(30, 2.0), p(40, 6.0)];
+        // Raw increase: 6 - 5 + 10 = 11 over 30 s; to_start 10 → to_zero 30*5/11 ≈ 13.6 so 10;
+        // to_end 20 ≥ 11 → 5. Factor (30 + 10 + 5) / 30.
+        assert!(close(run(increase, &pts, 0, 60), 11.0 * 45.0 / 30.0));
+        // delta ignores resets: 6 - 5 = 1.
+        assert!(close(run(delta, &pts, 0, 60), 1.0 * 45.0 / 30.0));
+    }
+
+    #[test]
+    fn irate_and_idelta() {
+        let pts = [p(10, 5.0), p(20, 10.0), p(25, 20.0)];
+        assert_eq!(run(irate, &pts, 0, 30), Some(2.0));
+        assert_eq!(run(idelta, &pts, 0, 30), Some(10.0));
+        let reset = [p(10, 5.0), p(20, 3.0)];
+        assert_eq!(run(irate, &reset, 0, 30), Some(0.3));
+        assert_eq!(run(idelta, &reset, 0, 30), Some(-2.0));
+        let same_time = [FPoint { t: 5, f: 1.0 }, FPoint { t: 5, f: 2.0 }];
+        assert_eq!(run(irate, &same_time, 0, 30), None);
+    }
+
+    #[test]
+    fn nan_and_inf_propagate() {
+        let pts = [p(10, 1.0), p(20, f64::NAN), p(30, 3.0)];
+        // NaN comparisons are false: no reset is counted and the endpoints are finite.
+        assert!(run(rate, &pts, 0, 30).is_some_and(f64::is_finite));
+        let pts = [p(10, 1.0), p(20, f64::INFINITY)];
+        assert_eq!(run(delta, &pts, 0, 20), Some(f64::INFINITY));
+        assert!(run(idelta, &[p(10, f64::NAN), p(20, 1.0)], 0, 20).is_some_and(f64::is_nan));
+    }
+
+    #[test]
+    fn anchored_increase_starts_at_the_sample_before_the_window() {
+        // Prometheus extended_vectors.test: metric 1+1x4 9+1x4 at 15s steps.
+        let values = [1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 10.0, 11.0, 12.0, 13.0];
+        let pts: Vec<_> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| p(i as i64 * 15, f))
+            .collect();
+        let at = |end_s: i64, mode| {
+            let start = end_s - 60;
+            // The evaluator hands over the last sample at or before the start too.
+            let lo = pts
+                .partition_point(|q| q.t <= start * 1000)
+                .saturating_sub(1);
+            let hi = pts.partition_point(|q| q.t <= end_s * 1000);
+            let w = window(&pts[lo..hi], start, end_s, mode);
+            increase(&w, &[], &mut Vec::new()).ok().flatten()
+        };
+        assert_eq!(at(5, WindowMode::Anchored), Some(0.0));
+        assert_eq!(at(20, WindowMode::Anchored), Some(1.0));
+        assert_eq!(at(80, WindowMode::Anchored), Some(7.0));
+        assert_eq!(at(125, WindowMode::Anchored), Some(7.0));
+    }
+
+    #[test]
+    fn smoothed_increase_interpolates_at_the_edges() {
+        let pts = [p(0, 0.0), p(30, 30.0), p(60, 60.0), p(90, 90.0)];
+        // Window (15, 75]: interpolated 15 at the start and 75 at the end.
+        let w = window(&pts, 15, 75, WindowMode::Smoothed);
+        assert_eq!(increase(&w, &[], &mut Vec::new()), Ok(Some(60.0)));
+        assert_eq!(rate(&w, &[], &mut Vec::new()), Ok(Some(1.0)));
+        // A reset between the edge samples interpolates from zero.
+        let reset = [p(0, 100.0), p(30, 10.0), p(60, 40.0)];
+        let w = window(&reset, 15, 45, WindowMode::Smoothed);
+        // left = 0 + 10 * 15/30 = 5, right = 25, inside sample 10: no reset vs 5.
+        assert_eq!(increase(&w, &[], &mut Vec::new()), Ok(Some(20.0)));
+    }
+}
