@@ -1,5 +1,6 @@
 //! decode(encode(x)) == x for remote-write 1.0 and 2.0, through both the zero-copy
 //! ingest decoder and prost, with the float values the storage must keep bit-exact.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code: a panic is a failed test")]
 
 use proptest::prelude::*;
 use prost::Message;
