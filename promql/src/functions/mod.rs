@@ -86,8 +86,9 @@ pub struct RangeWindow<'a> {
     pub range_start_ms: i64,
     /// End of the window in ms, inclusive: step time − offset.
     pub range_end_ms: i64,
-    /// The step's evaluation time in ms (before offset; `@` applied). Only
-    /// `predict_linear` reads it: it predicts relative to this time.
+    /// The step's evaluation time in ms, before `@` and offset are applied
+    /// (Prometheus's `enh.Ts`). Only `predict_linear` reads it: it predicts
+    /// relative to this time even when `@` pins the window elsewhere.
     pub eval_ts_ms: i64,
     /// How the window was selected.
     pub mode: WindowMode,

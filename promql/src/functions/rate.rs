@@ -304,6 +304,37 @@ mod tests {
     }
 
     #[test]
+    fn zero_cutoff_table_from_prometheus_scripts() {
+        // functions.test: `load 4m`, series `<start>+240x10`, rate(...[20m]) at 10m.
+        let expected = [
+            (0.0, 0.5),
+            (60.0, 0.55),
+            (120.0, 0.6),
+            (180.0, 0.6),
+            (300.0, 0.6),
+        ];
+        for (start_value, want) in expected {
+            let pts: Vec<_> = (0..3)
+                .map(|i| p(i * 240, start_value + 240.0 * i as f64))
+                .collect();
+            let got = run(rate, &pts, -600, 600);
+            assert!(close(got, want), "start {start_value}: {got:?} != {want}");
+        }
+        // increase(http_requests_total[100m]) at 50m over 5m samples.
+        let series = |first: f64| -> Vec<FPoint> {
+            (0..=10)
+                .map(|i| p(i * 300, first + 10.0 * i as f64))
+                .collect()
+        };
+        assert!(close(run(increase, &series(10.0), -3000, 3000), 105.0));
+        assert!(close(run(increase, &series(1.0), -3000, 3000), 101.0));
+        let bar: Vec<_> = (0..=11)
+            .map(|i| p(i * 300, 18.0 * (i % 6) as f64))
+            .collect();
+        assert!(close(run(increase, &bar[..11], -3000, 3000), 162.0));
+    }
+
+    #[test]
     fn irate_and_idelta() {
         let pts = [p(10, 5.0), p(20, 10.0), p(25, 20.0)];
         assert_eq!(run(irate, &pts, 0, 30), Some(2.0));

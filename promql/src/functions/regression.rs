@@ -170,6 +170,60 @@ mod tests {
         );
     }
 
+    /// Prometheus functions.test: `testcounter_reset_middle_total 0+10x4 0+10x5`
+    /// at 5m steps.
+    fn reset_middle() -> Vec<FPoint> {
+        [
+            0.0, 10.0, 20.0, 30.0, 40.0, 0.0, 10.0, 20.0, 30.0, 40.0, 50.0,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &f)| FPoint {
+            t: i as i64 * 300_000,
+            f,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn matches_prometheus_scripts() {
+        let pts = reset_middle();
+        let d = deriv(&window(&pts, 3_000_000), &[], &mut Vec::new());
+        assert!(
+            d.clone()
+                .ok()
+                .flatten()
+                .is_some_and(|v| (v - 0.010606060606060607).abs() < 1e-15),
+            "{d:?}"
+        );
+        // `predict_linear(m[55m] @ 3000, 3600)` evaluated at 10m predicts from the
+        // step time (600 s), not from the `@` time.
+        let w = RangeWindow {
+            eval_ts_ms: 600_000,
+            ..window(&pts, 3_000_000)
+        };
+        let p = predict_linear(&w, &[3600.0], &mut Vec::new());
+        assert!(
+            p.clone()
+                .ok()
+                .flatten()
+                .is_some_and(|v| (v - 51.36363636363637).abs() < 1e-9),
+            "{p:?}"
+        );
+        let w = RangeWindow {
+            eval_ts_ms: 3_000_000,
+            ..window(&pts, 3_000_000)
+        };
+        let p = predict_linear(&w, &[3600.0], &mut Vec::new());
+        assert!(
+            p.clone()
+                .ok()
+                .flatten()
+                .is_some_and(|v| (v - 76.81818181818181).abs() < 1e-9),
+            "{p:?}"
+        );
+    }
+
     #[test]
     fn constant_series() {
         let pts = line(5, 0.0, 10);
