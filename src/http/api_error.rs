@@ -9,6 +9,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use promlite_promql::QueryError;
 
 use super::format::error_body;
 
@@ -41,6 +42,20 @@ impl ApiError {
     /// `invalid parameter "time": <reason>`.
     pub fn invalid_param(name: &str, reason: impl std::fmt::Display) -> Self {
         ApiError::BadData(format!("invalid parameter {name:?}: {reason}"))
+    }
+
+    /// Maps an engine error to its API kind (Prometheus `returnAPIError`): a
+    /// bad query is `bad_data` on parameter `param`, too many samples is an
+    /// `execution` error, a storage failure is `internal`.
+    pub fn from_query(e: QueryError, param: &str) -> Self {
+        match e {
+            QueryError::BadData { message } => ApiError::invalid_param(param, message),
+            QueryError::Execution { message } => ApiError::Execution(message),
+            e @ QueryError::TooManySamples { .. } => ApiError::Execution(e.to_string()),
+            e @ QueryError::Timeout { .. } => ApiError::Timeout(e.to_string()),
+            e @ QueryError::Canceled { .. } => ApiError::Canceled(e.to_string()),
+            e => ApiError::internal(e),
+        }
     }
 
     /// Wraps a server-side failure.

@@ -3,6 +3,9 @@
 pub mod api_error;
 pub mod format;
 pub mod params;
+pub mod query;
+pub mod read_state;
+pub mod status;
 
 use axum::Router;
 

@@ -1,0 +1,113 @@
+//! What the read side of the API (queries, label lookups, status pages) needs
+//! from the server: the database, the storage adapter the engine reads
+//! through, the engine, the metadata store, and facts about the running
+//! server. The server builds one [`ReadState`] at start-up; handlers receive
+//! it through axum's `FromRef`, so they never see the rest of the server state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use promlite_promql::{Engine, Storage};
+
+/// State shared by every read-API handler; cheap to clone.
+#[derive(Clone)]
+pub struct ReadState {
+    /// The engine's view of the database (see `crate::storage`).
+    pub storage: Arc<dyn Storage>,
+    /// The PromQL engine; its options hold the default timeout and lookback.
+    pub engine: Engine,
+    /// Facts the status endpoints report.
+    pub info: Arc<ServerInfo>,
+}
+
+impl ReadState {
+    /// State over `storage` with the given engine and server facts.
+    pub fn new(storage: Arc<dyn Storage>, engine: Engine, info: ServerInfo) -> Self {
+        ReadState {
+            storage,
+            engine,
+            info: Arc::new(info),
+        }
+    }
+}
+
+/// Facts about the running server for `/api/v1/status/*`.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// When the server started, ms since the epoch.
+    pub start_time_ms: i64,
+    /// The working directory the server runs in.
+    pub cwd: String,
+    /// Retention as the user gave it (`30d`), reported as `storageRetention`.
+    pub storage_retention: String,
+    /// The command-line flags as `name → value`, for `/status/flags`.
+    pub flags: BTreeMap<String, String>,
+    /// The loaded configuration as YAML, for `/status/config`.
+    pub config_yaml: String,
+}
+
+impl Default for ServerInfo {
+    /// Facts for a server started now in the current directory with default settings.
+    fn default() -> Self {
+        ServerInfo {
+            start_time_ms: now_ms(),
+            cwd: std::env::current_dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            storage_retention: "30d".to_owned(),
+            flags: BTreeMap::new(),
+            config_yaml: String::new(),
+        }
+    }
+}
+
+/// The current time in ms since the epoch (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The read API's routes, each answering GET and POST (Grafana and its
+/// client libraries use both, and retry a POST refused with 405 as GET).
+pub fn routes() -> Router<ReadState> {
+    use super::{query, status};
+    Router::new()
+        .route("/", get(status::root).post(status::root))
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/status/buildinfo",
+            get(status::buildinfo).post(status::buildinfo),
+        )
+        .route(
+            "/api/v1/status/runtimeinfo",
+            get(status::runtimeinfo).post(status::runtimeinfo),
+        )
+        .route(
+            "/api/v1/status/flags",
+            get(status::flags).post(status::flags),
+        )
+        .route(
+            "/api/v1/status/config",
+            get(status::config).post(status::config),
+        )
+        .route("/api/v1/rules", get(status::rules).post(status::rules))
+        .route("/api/v1/alerts", get(status::alerts).post(status::alerts))
+        .route(
+            "/api/v1/targets",
+            get(status::targets).post(status::targets),
+        )
+        .fallback(super::api_error::not_found)
+}

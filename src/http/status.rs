@@ -1,0 +1,169 @@
+//! Status and discovery endpoints: `/api/v1/status/{buildinfo,runtimeinfo,
+//! flags,config,tsdb}`, `/api/v1/{rules,alerts,targets}` and `GET /`.
+//!
+//! `buildinfo` is how Grafana decides what the server is: it reports a
+//! Prometheus version (so Grafana's version-gated features, such as `match[]`
+//! on the labels API, are enabled) and deliberately has no `features` map,
+//! which Grafana would read as "this is Mimir". promlite's own version is in
+//! the extra `promliteVersion` field. Rules, alerts and targets answer with
+//! empty lists in Prometheus's shapes until those subsystems exist.
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::format::{self, JsonBody};
+use super::read_state::ReadState;
+
+/// The Prometheus release whose HTTP API promlite implements; reported as
+/// `version` in buildinfo so clients enable the matching features.
+pub const EMULATED_PROMETHEUS_VERSION: &str = "3.5.0";
+
+/// `/api/v1/status/buildinfo`.
+pub async fn buildinfo() -> JsonBody {
+    format::success(
+        |out| {
+            out.push_str(r#"{"version":"#);
+            format::push_str(out, EMULATED_PROMETHEUS_VERSION);
+            out.push_str(r#","revision":"#);
+            format::push_str(out, concat!("promlite-", env!("CARGO_PKG_VERSION")));
+            out.push_str(r#","branch":"promlite","buildUser":"","buildDate":"","goVersion":"","promliteVersion":"#);
+            format::push_str(out, env!("CARGO_PKG_VERSION"));
+            out.push('}');
+        },
+        &[],
+        &[],
+    )
+}
+
+/// `/api/v1/status/runtimeinfo`: the fields of Prometheus's `RuntimeInfo`
+/// that have a meaning here.
+pub async fn runtimeinfo(State(state): State<ReadState>) -> JsonBody {
+    let info = &state.info;
+    format::success(
+        |out| {
+            out.push_str(r#"{"startTime":"#);
+            format::push_str(out, &rfc3339(info.start_time_ms));
+            out.push_str(r#","CWD":"#);
+            format::push_str(out, &info.cwd);
+            out.push_str(r#","reloadConfigSuccess":true,"lastConfigTime":"#);
+            format::push_str(out, &rfc3339(info.start_time_ms));
+            out.push_str(r#","corruptionCount":0,"storageRetention":"#);
+            format::push_str(out, &info.storage_retention);
+            out.push('}');
+        },
+        &[],
+        &[],
+    )
+}
+
+/// `/api/v1/status/flags`: the command-line flags as a string map.
+pub async fn flags(State(state): State<ReadState>) -> JsonBody {
+    format::success(
+        |out| {
+            format::push_label_pairs(
+                out,
+                state
+                    .info
+                    .flags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+        },
+        &[],
+        &[],
+    )
+}
+
+/// `/api/v1/status/config`: `{"yaml":"<the loaded configuration>"}`.
+pub async fn config(State(state): State<ReadState>) -> JsonBody {
+    format::success(
+        |out| {
+            out.push_str(r#"{"yaml":"#);
+            format::push_str(out, &state.info.config_yaml);
+            out.push('}');
+        },
+        &[],
+        &[],
+    )
+}
+
+/// `/api/v1/rules`: no rules are evaluated yet.
+pub async fn rules() -> JsonBody {
+    format::success(|out| out.push_str(r#"{"groups":[]}"#), &[], &[])
+}
+
+/// `/api/v1/alerts`: no alerting rules yet.
+pub async fn alerts() -> JsonBody {
+    format::success(|out| out.push_str(r#"{"alerts":[]}"#), &[], &[])
+}
+
+/// `/api/v1/targets`: promlite does not scrape yet.
+pub async fn targets() -> JsonBody {
+    format::success(
+        |out| out.push_str(r#"{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}"#),
+        &[],
+        &[],
+    )
+}
+
+/// `GET /`: a plain 200 so clients' connection checks pass
+/// (`prometheus-api-client` `check_prometheus_connection`).
+pub async fn root() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        concat!(
+            "promlite ",
+            env!("CARGO_PKG_VERSION"),
+            ": Prometheus HTTP API at /api/v1/\n"
+        ),
+    )
+}
+
+/// Formats ms since the epoch as RFC3339 with millisecond precision, UTC.
+fn rfc3339(t_ms: i64) -> String {
+    let secs = t_ms.div_euclid(1000);
+    let ms = t_ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let mut s = String::with_capacity(24);
+    let _ = write!(
+        s,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    );
+    s
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_722_129_935), "2026-11-26T19:42:09.935Z");
+        assert_eq!(rfc3339(951_782_400_500), "2000-02-29T00:00:00.500Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+}
