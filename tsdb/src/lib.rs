@@ -10,6 +10,8 @@
 #![deny(missing_docs)]
 
 pub mod chunkenc;
+mod chunks;
+mod codec;
 mod index;
 mod labels;
 mod matcher;
@@ -18,4 +20,7 @@ pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use index::{
     label_names_for, label_values_for, postings_for_matchers, IndexError, IndexReader, MemPostings, PostingsStats,
+};
+pub use chunks::{
+    ChunkBytes, ChunkFileError, ChunkReader, ChunkRef, ChunkStore, ChunkWriter, DEFAULT_MAX_SEGMENT_BYTES,
 };

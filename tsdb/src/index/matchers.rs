@@ -241,7 +241,8 @@ mod tests {
 
     #[test]
     fn each_matcher_shape() {
-        let cases: &[(&[(&str, MatchOp, &str)], &[u32])] = &[
+        type Case<'a> = (&'a [(&'a str, MatchOp, &'a str)], &'a [u32]);
+        let cases: &[Case] = &[
             (&[("__name__", Eq, "up")], &[0, 1, 2, 5]),
             (&[("__name__", Eq, "up"), ("job", Eq, "api")], &[0]),
             (&[("__name__", Eq, "nope")], &[]),
