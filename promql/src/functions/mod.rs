@@ -16,13 +16,14 @@
 //!   (`time`, `pi`).
 //! - [`Implementation::Engine`]: functions that need labels, grouping or the
 //!   argument expression itself, which the evaluator implements, using the
-//!   helpers in [`histogram`] and [`labels`] where they apply.
+//!   helpers in [`absent`], [`histogram`], [`labels`] and [`sort`].
 //!
 //! Kernels are pure: no labels, no allocation per sample (the caller passes a
 //! reusable scratch buffer), no panics on any input. They never see histogram
 //! samples; native histograms are a later issue. Each kernel names the upstream
 //! Prometheus function whose semantics it ports.
 
+pub mod absent;
 pub mod date;
 pub mod histogram;
 pub mod kahan;
@@ -32,6 +33,7 @@ pub mod over_time;
 pub mod quantile;
 pub mod rate;
 pub mod regression;
+pub mod sort;
 
 use crate::value::FPoint;
 
@@ -129,7 +131,7 @@ pub type NullaryKernel = fn(eval_ts_ms: i64) -> f64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EngineFunction {
-    /// `absent(v)`: 1 with labels from the selector's equality matchers if `v` is empty.
+    /// `absent(v)`: 1 with [`absent::absent_labels`] if `v` is empty.
     Absent,
     /// `absent_over_time(m)`: as `absent`, per step, over the range.
     AbsentOverTime,
@@ -141,13 +143,13 @@ pub enum EngineFunction {
     Timestamp,
     /// `start_timestamp(v)`: each sample's start timestamp in seconds (experimental).
     StartTimestamp,
-    /// `sort(v)`: ascending by value, NaN last (see [`quantile::nan_first_ascending`]).
+    /// `sort(v)`: [`sort::cmp_value_ascending`].
     Sort,
-    /// `sort_desc(v)`: descending by value, NaN last.
+    /// `sort_desc(v)`: [`sort::cmp_value_descending`].
     SortDesc,
-    /// `sort_by_label(v, l...)`: natural-order sort by the given labels, then all labels.
+    /// `sort_by_label(v, l...)`: [`sort::cmp_by_labels`].
     SortByLabel,
-    /// `sort_by_label_desc(v, l...)`: the reverse of `SortByLabel`.
+    /// `sort_by_label_desc(v, l...)`: [`sort::cmp_by_labels`], reversed.
     SortByLabelDesc,
     /// `label_replace(...)`: see [`labels::LabelReplace`].
     LabelReplace,
