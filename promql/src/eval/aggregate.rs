@@ -1,19 +1,442 @@
-//! Aggregations (placeholder until the grouping logic lands in this file).
+//! Aggregations: `sum`, `avg`, `count`, `min`, `max`, `group`, `stddev`,
+//! `stdvar`, `quantile`, `count_values`, `topk`, `bottomk`, `limitk` and
+//! `limit_ratio`, with `by`/`without`.
+//!
+//! Series are assigned to groups once (the group key is computed per series,
+//! not per step); each group is then aggregated over all steps with one
+//! accumulator per step, and freed before the next group, so memory follows
+//! the output. Float semantics follow Prometheus 3.x `promql/engine.go`
+//! (`aggregation`): compensated sums, the overflow-safe incremental mean for
+//! `avg`, NaN handling of `min`/`max`, Welford's variance.
 
-use promql_parser::parser::AggregateExpr;
+use std::collections::HashMap;
 
-use super::{Evaluator, Grid, Val};
+use promql_parser::parser::token::{self, TokenId};
+use promql_parser::parser::{AggregateExpr, LabelModifier};
+
+use super::annotations::{go_g, position_of};
+use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
+use crate::functions::kahan::kahan_inc;
+use crate::functions::quantile::quantile;
+use crate::value::{FPoint, Labels, METRIC_NAME};
+
+/// Running state of one group at one step.
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    count: f64,
+    value: f64,
+    comp: f64,
+    mean: f64,
+    incremental: bool,
+}
+
+impl Acc {
+    fn add(&mut self, op: TokenId, f: f64) {
+        if self.count == 0.0 {
+            self.count = 1.0;
+            self.value = match op {
+                token::T_STDDEV | token::T_STDVAR => 0.0,
+                token::T_GROUP | token::T_COUNT => 1.0,
+                _ => f,
+            };
+            self.mean = f;
+            return;
+        }
+        self.count += 1.0;
+        match op {
+            token::T_SUM => (self.value, self.comp) = kahan_inc(f, self.value, self.comp),
+            token::T_AVG => self.add_avg(f),
+            token::T_MIN => {
+                if self.value > f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            token::T_MAX => {
+                if self.value < f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            token::T_COUNT => self.value = self.count,
+            token::T_STDDEV | token::T_STDVAR => {
+                let delta = f - self.mean;
+                self.mean += delta / self.count;
+                self.value += delta * (f - self.mean);
+            }
+            _ => {}
+        }
+    }
+
+    /// Prometheus's `avg`: a compensated sum until it would overflow, then an
+    /// incremental mean.
+    fn add_avg(&mut self, f: f64) {
+        if !self.incremental {
+            let (v, c) = kahan_inc(f, self.value, self.comp);
+            if !v.is_infinite() {
+                (self.value, self.comp) = (v, c);
+                return;
+            }
+            self.incremental = true;
+            self.mean = self.value / (self.count - 1.0);
+            self.comp /= self.count - 1.0;
+        }
+        if self.mean.is_infinite() {
+            if f.is_infinite() && (self.mean > 0.0) == (f > 0.0) {
+                return;
+            }
+            if !f.is_infinite() && !f.is_nan() {
+                return;
+            }
+        }
+        let current = self.mean + self.comp;
+        (self.mean, self.comp) =
+            kahan_inc(f / self.count - current / self.count, self.mean, self.comp);
+    }
+
+    fn result(&self, op: TokenId) -> f64 {
+        match op {
+            token::T_SUM => {
+                if self.value.is_infinite() {
+                    self.value
+                } else {
+                    self.value + self.comp
+                }
+            }
+            token::T_AVG => {
+                if self.incremental {
+                    self.mean + self.comp
+                } else {
+                    let s = if self.value.is_infinite() {
+                        self.value
+                    } else {
+                        self.value + self.comp
+                    };
+                    s / self.count
+                }
+            }
+            token::T_STDVAR => self.value / self.count,
+            token::T_STDDEV => (self.value / self.count).sqrt(),
+            _ => self.value,
+        }
+    }
+}
+
+/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)` (count_values labels).
+fn format_value(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f == f64::INFINITY {
+        "+Inf".into()
+    } else if f == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{f}")
+    }
+}
 
 impl Evaluator<'_> {
-    /// Evaluates an aggregation.
+    /// Evaluates an aggregation at every step.
     pub(crate) fn eval_aggregate(
         &mut self,
-        _a: &AggregateExpr,
-        _grid: Grid,
+        agg: &AggregateExpr,
+        grid: Grid,
     ) -> Result<Val, QueryError> {
-        Err(QueryError::execution(
-            "aggregations are not implemented yet (issue 4)",
-        ))
+        let op = agg.op.id();
+        let n = grid.len();
+        // Parameters first, as Prometheus does: `topk(NaN, x)` fails even when x is empty.
+        let mut params: Option<Vec<f64>> = None;
+        let mut label_param: Option<String> = None;
+        if let Some(p) = &agg.param {
+            match self.eval(p, grid)? {
+                Val::Scalar(v) => params = Some(v),
+                Val::Str(s) => label_param = Some(s),
+                other => {
+                    return Err(QueryError::bad_data(format!(
+                        "expected scalar or string parameter, got {}",
+                        other.type_name()
+                    )))
+                }
+            }
+        }
+        if let Some(ps) = &params {
+            if matches!(op, token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK) {
+                for &k in ps {
+                    if k.is_nan() {
+                        return Err(QueryError::execution("Parameter value is NaN"));
+                    }
+                    if k >= 9.223_372_036_854_776e18 || k < -9.223_372_036_854_776e18 {
+                        return Err(QueryError::execution(format!(
+                            "Scalar value {k} overflows int64"
+                        )));
+                    }
+                }
+            }
+            if op == token::T_LIMIT_RATIO && ps.iter().any(|r| r.is_nan()) {
+                return Err(QueryError::execution("Ratio value is NaN"));
+            }
+            if op == token::T_QUANTILE {
+                if let Some(q) = ps.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
+                    let pos = position_of(self.query, "quantile");
+                    self.annotations.warn(
+                        &format!("quantile value should be between 0 and 1, got {}", go_g(*q)),
+                        &pos,
+                    );
+                }
+            }
+        }
+        if op == token::T_COUNT_VALUES {
+            let l = label_param.as_deref().unwrap_or("");
+            if !is_valid_label_name(l) {
+                return Err(QueryError::execution(format!("invalid label name {l:?}")));
+            }
+        }
+        let input = self.eval_vector(&agg.expr, grid)?;
+
+        // Group assignment, once per series.
+        let (by, names): (bool, Vec<&str>) = match &agg.modifier {
+            Some(LabelModifier::Include(ls)) => {
+                (true, ls.labels.iter().map(String::as_str).collect())
+            }
+            Some(LabelModifier::Exclude(ls)) => {
+                let mut v: Vec<&str> = ls.labels.iter().map(String::as_str).collect();
+                v.push(METRIC_NAME);
+                (false, v)
+            }
+            None => (true, Vec::new()),
+        };
+        let mut group_of: HashMap<Labels, usize> = HashMap::new();
+        let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
+        for (i, s) in input.iter().enumerate() {
+            let key = if by {
+                s.metric.keep(&names)
+            } else {
+                s.metric.without(&names)
+            };
+            match group_of.get(&key) {
+                Some(&g) => {
+                    if let Some(grp) = groups.get_mut(g) {
+                        grp.1.push(i);
+                    }
+                }
+                None => {
+                    group_of.insert(key.clone(), groups.len());
+                    groups.push((key, vec![i]));
+                }
+            }
+        }
+
+        let mut out: Vec<StepSeries> = Vec::new();
+        for (key, members) in groups {
+            self.check_interrupt()?;
+            let drop_name = key.has(METRIC_NAME)
+                && members
+                    .iter()
+                    .any(|&i| input.get(i).is_some_and(|s| s.drop_name));
+            match op {
+                token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO => {
+                    let ps = params.as_deref().unwrap_or(&[]);
+                    out.extend(select_k(op, &input, &members, ps, grid));
+                }
+                token::T_QUANTILE => {
+                    let mut vals: Vec<Vec<f64>> = vec![Vec::new(); n];
+                    for &i in &members {
+                        for p in input.get(i).map_or(&[][..], |s| &s.points) {
+                            if let Some(v) = vals.get_mut(grid.index(p.t)) {
+                                v.push(p.f);
+                            }
+                        }
+                    }
+                    let ps = params.as_deref().unwrap_or(&[]);
+                    let points = vals
+                        .iter_mut()
+                        .enumerate()
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(i, v)| FPoint {
+                            t: grid.t(i),
+                            f: quantile(ps.get(i).copied().unwrap_or(f64::NAN), v),
+                        })
+                        .collect();
+                    out.push(StepSeries {
+                        metric: key,
+                        drop_name,
+                        points,
+                    });
+                }
+                token::T_COUNT_VALUES => {
+                    let label = label_param.as_deref().unwrap_or("");
+                    let mut by_value: HashMap<String, usize> = HashMap::new();
+                    let mut counts: Vec<(String, Vec<f64>)> = Vec::new();
+                    for &i in &members {
+                        for p in input.get(i).map_or(&[][..], |s| &s.points) {
+                            let v = format_value(p.f);
+                            let slot = match by_value.get(&v) {
+                                Some(&s) => s,
+                                None => {
+                                    by_value.insert(v.clone(), counts.len());
+                                    counts.push((v, vec![0.0; n]));
+                                    counts.len() - 1
+                                }
+                            };
+                            if let Some(c) = counts
+                                .get_mut(slot)
+                                .and_then(|c| c.1.get_mut(grid.index(p.t)))
+                            {
+                                *c += 1.0;
+                            }
+                        }
+                    }
+                    for (v, cs) in counts {
+                        let points = cs
+                            .into_iter()
+                            .enumerate()
+                            .filter(|(_, c)| *c > 0.0)
+                            .map(|(i, c)| FPoint { t: grid.t(i), f: c })
+                            .collect();
+                        out.push(StepSeries {
+                            metric: key.with(label, &v),
+                            drop_name: false,
+                            points,
+                        });
+                    }
+                }
+                _ => {
+                    let mut accs = vec![Acc::default(); n];
+                    for &i in &members {
+                        for p in input.get(i).map_or(&[][..], |s| &s.points) {
+                            if let Some(a) = accs.get_mut(grid.index(p.t)) {
+                                a.add(op, p.f);
+                            }
+                        }
+                    }
+                    let points = accs
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, a)| a.count > 0.0)
+                        .map(|(i, a)| FPoint {
+                            t: grid.t(i),
+                            f: a.result(op),
+                        })
+                        .collect();
+                    out.push(StepSeries {
+                        metric: key,
+                        drop_name,
+                        points,
+                    });
+                }
+            }
+        }
+        out.retain(|s| !s.points.is_empty());
+        if op == token::T_COUNT_VALUES {
+            out = super::merge_same_labels(out)?;
+        }
+        Ok(Val::Vector(out))
     }
+}
+
+/// `topk`/`bottomk`/`limitk`/`limit_ratio` for one group: the selected members
+/// keep their own labels; for a one-step grid they come out in result order.
+fn select_k(
+    op: TokenId,
+    input: &[StepSeries],
+    members: &[usize],
+    ps: &[f64],
+    grid: Grid,
+) -> Vec<StepSeries> {
+    let mut chosen: Vec<Vec<FPoint>> = vec![Vec::new(); members.len()];
+    let mut order: Vec<usize> = Vec::new();
+    let mut cursors = vec![0usize; members.len()];
+    let mut cands: Vec<(usize, f64)> = Vec::with_capacity(members.len());
+    for (step, t) in grid.times().enumerate() {
+        cands.clear();
+        for (mi, &i) in members.iter().enumerate() {
+            let Some(s) = input.get(i) else { continue };
+            let Some(c) = cursors.get_mut(mi) else {
+                continue;
+            };
+            while s.points.get(*c).is_some_and(|p| p.t < t) {
+                *c += 1;
+            }
+            if let Some(p) = s.points.get(*c).filter(|p| p.t == t) {
+                cands.push((mi, p.f));
+            }
+        }
+        let param = ps.get(step).copied().unwrap_or(0.0);
+        let picked: Vec<(usize, f64)> = match op {
+            token::T_LIMIT_RATIO => cands
+                .iter()
+                .copied()
+                .filter(|(mi, _)| {
+                    ratio_selected(members.get(*mi).and_then(|&i| input.get(i)), param)
+                })
+                .collect(),
+            _ => {
+                let k = if param < 1.0 {
+                    0
+                } else {
+                    (param as usize).min(cands.len())
+                };
+                if op == token::T_TOPK {
+                    cands.sort_by(|a, b| cmp_nan_low(b.1, a.1));
+                } else if op == token::T_BOTTOMK {
+                    cands.sort_by(|a, b| cmp_nan_high(a.1, b.1));
+                }
+                cands.iter().copied().take(k).collect()
+            }
+        };
+        for (mi, f) in picked {
+            if let Some(c) = chosen.get_mut(mi) {
+                if c.is_empty() {
+                    order.push(mi);
+                }
+                c.push(FPoint { t, f });
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|mi| {
+            let s = members.get(mi).and_then(|&i| input.get(i))?;
+            let points = std::mem::take(chosen.get_mut(mi)?);
+            Some(StepSeries {
+                metric: s.metric.clone(),
+                drop_name: s.drop_name,
+                points,
+            })
+        })
+        .collect()
+}
+
+/// Orders `a` before `b` ascending, with NaN below every number.
+fn cmp_nan_low(a: f64, b: f64) -> std::cmp::Ordering {
+    crate::functions::quantile::nan_first_ascending(&a, &b)
+}
+
+/// Orders `a` before `b` ascending, with NaN above every number.
+fn cmp_nan_high(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => cmp_nan_low(a, b),
+    }
+}
+
+/// Whether a series falls in the `limit_ratio(r, ...)` sample: a stable hash of
+/// its labels mapped to [0, 1) is below `r` (or, for negative `r`, at or above `1 + r`).
+fn ratio_selected(s: Option<&StepSeries>, r: f64) -> bool {
+    let Some(s) = s else { return false };
+    let pos = (s.metric.hash_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    if r >= 0.0 {
+        pos < r
+    } else {
+        pos >= 1.0 + r
+    }
+}
+
+/// Whether `s` is a valid Prometheus label name.
+fn is_valid_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -68,6 +68,21 @@ pub(crate) fn position_of(query: &str, needle: &str) -> String {
     "1:1".to_string()
 }
 
+/// Formats a float as Go's `%g` does for the values that appear in messages.
+pub(crate) fn go_g(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{f}")
+    }
+}
+
 fn line_col(query: &str, byte: usize) -> String {
     let head = query.get(..byte).unwrap_or("");
     let line = head.matches('\n').count() + 1;

@@ -1,15 +1,663 @@
-//! Function calls (placeholder until dispatch to the kernels lands in this file).
+//! Function calls: argument evaluation and dispatch to the kernels in
+//! [`crate::functions`], plus the functions that need labels, grouping or the
+//! argument expression itself (`absent`, `scalar`, `sort*`, `label_*`,
+//! `histogram_quantile`, `timestamp`, ...).
+//!
+//! Range functions run per series across all steps: the series' samples are
+//! read once and each step's window slides over them. Scalar arguments are
+//! evaluated once for all steps and handed to the kernel step by step.
 
-use promql_parser::parser::Call;
+use promql_parser::parser::{Call, Expr};
 
-use super::{Evaluator, Grid, Val};
+use super::annotations::{go_g, position_of};
+use super::selectors::{selector_matchers, Slider, Windows};
+use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
+use crate::functions::histogram::{bucket_fraction, bucket_quantile, parse_le, Bucket};
+use crate::functions::labels::{natural_cmp, LabelJoin, LabelReplace};
+use crate::functions::{
+    lookup, EngineFunction, FunctionSpec, Implementation, RangeKernel, RangeWindow, ValueType,
+    WindowMode,
+};
+use crate::storage::MatchOp;
+use crate::value::{FPoint, Labels, METRIC_NAME};
+
+/// Metric-name suffixes that mark a counter (or a counter-like histogram part).
+const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
+
+fn fn_error(e: crate::functions::FunctionError) -> QueryError {
+    QueryError::execution(e.to_string())
+}
+
+/// The string value of a string-literal argument.
+fn string_arg(args: &[Box<Expr>], i: usize) -> Result<String, QueryError> {
+    match args.get(i).map(|b| unparen(b)) {
+        Some(Expr::StringLiteral(s)) => Ok(s.val.clone()),
+        _ => Err(QueryError::bad_data(format!(
+            "expected string literal as argument {}",
+            i + 1
+        ))),
+    }
+}
+
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        other => other,
+    }
+}
 
 impl Evaluator<'_> {
-    /// Evaluates a function call.
-    pub(crate) fn eval_call(&mut self, _c: &Call, _grid: Grid) -> Result<Val, QueryError> {
-        Err(QueryError::execution(
-            "functions are not implemented yet (issue 4)",
-        ))
+    /// Evaluates a function call at every step.
+    pub(crate) fn eval_call(&mut self, call: &Call, grid: Grid) -> Result<Val, QueryError> {
+        let name = call.func.name;
+        let spec = lookup(name)
+            .ok_or_else(|| QueryError::bad_data(format!("unknown function with name {name:?}")))?;
+        let args = &call.args.args;
+        match spec.implementation {
+            Implementation::Range(kernel) => self.eval_range_function(spec, kernel, args, grid),
+            Implementation::Float(kernel) => {
+                let Some(vec_arg) = args.first() else {
+                    return Err(QueryError::bad_data(format!("{name}() needs an argument")));
+                };
+                let params = self.eval_params(args.get(1..).unwrap_or(&[]), grid)?;
+                let mut series = self.eval_vector(vec_arg, grid)?;
+                let mut ps = Vec::with_capacity(params.len());
+                for s in &mut series {
+                    s.points.retain_mut(|p| {
+                        let i = grid.index(p.t);
+                        ps.clear();
+                        ps.extend(params.iter().map(|v| v.get(i).copied().unwrap_or(f64::NAN)));
+                        match kernel(p.f, &ps) {
+                            Some(v) => {
+                                p.f = v;
+                                true
+                            }
+                            None => false,
+                        }
+                    });
+                    s.drop_name |= !spec.keeps_metric_name;
+                }
+                series.retain(|s| !s.points.is_empty());
+                Ok(Val::Vector(series))
+            }
+            Implementation::Date(kernel) => match args.first() {
+                None => Ok(Val::Vector(vec![StepSeries {
+                    metric: Labels::empty(),
+                    drop_name: false,
+                    points: grid
+                        .times()
+                        .map(|t| FPoint {
+                            t,
+                            f: kernel(t as f64 / 1000.0),
+                        })
+                        .collect(),
+                }])),
+                Some(a) => {
+                    let mut series = self.eval_vector(a, grid)?;
+                    for s in &mut series {
+                        for p in &mut s.points {
+                            p.f = kernel(p.f);
+                        }
+                        s.drop_name = true;
+                    }
+                    Ok(Val::Vector(series))
+                }
+            },
+            Implementation::Nullary(kernel) => Ok(Val::Scalar(grid.times().map(kernel).collect())),
+            Implementation::Engine(f) => self.eval_engine_function(f, args, grid),
+        }
     }
+
+    /// Evaluates scalar arguments for all steps.
+    fn eval_params(&mut self, args: &[Box<Expr>], grid: Grid) -> Result<Vec<Vec<f64>>, QueryError> {
+        args.iter().map(|a| self.eval_scalar(a, grid)).collect()
+    }
+
+    /// Calls `f` for every series of a range-vector argument (matrix selector or
+    /// subquery) with its samples and window placement.
+    pub(crate) fn for_each_range_series(
+        &mut self,
+        arg: &Expr,
+        grid: Grid,
+        f: &mut dyn FnMut(&Labels, bool, &[FPoint], &Windows) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        match arg {
+            Expr::MatrixSelector(ms) => {
+                self.for_each_matrix_series(ms, grid, &mut |l, p, w| f(l, false, p, w))
+            }
+            Expr::Subquery(sq) => {
+                let (series, win) = self.eval_subquery_inner(sq, grid)?;
+                for s in &series {
+                    self.check_interrupt()?;
+                    f(&s.metric, s.drop_name, &s.points, &win)?;
+                }
+                Ok(())
+            }
+            Expr::Paren(p) => self.for_each_range_series(&p.expr, grid, f),
+            _ => Err(QueryError::bad_data("expected a range vector argument")),
+        }
+    }
+
+    fn eval_range_function(
+        &mut self,
+        spec: &FunctionSpec,
+        kernel: RangeKernel,
+        args: &[Box<Expr>],
+        grid: Grid,
+    ) -> Result<Val, QueryError> {
+        let matrix_pos = spec
+            .args
+            .iter()
+            .position(|t| *t == ValueType::Matrix)
+            .unwrap_or(0);
+        let Some(matrix_arg) = args.get(matrix_pos) else {
+            return Err(QueryError::bad_data(format!(
+                "{}() needs a range vector argument",
+                spec.name
+            )));
+        };
+        let mut params = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i != matrix_pos {
+                params.push(self.eval_scalar(a, grid)?);
+            }
+        }
+        if spec.name == "quantile_over_time" {
+            if let Some(q) = params
+                .first()
+                .and_then(|p| p.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0))
+            {
+                let pos = position_of(self.query, spec.name);
+                let q = *q;
+                self.annotations.warn(
+                    &format!("quantile value should be between 0 and 1, got {}", go_g(q)),
+                    &pos,
+                );
+            }
+        }
+        let mut out: Vec<StepSeries> = Vec::new();
+        let mut non_counters: Vec<String> = Vec::new();
+        let mut scratch: Vec<f64> = Vec::new();
+        let mut ps: Vec<f64> = Vec::with_capacity(params.len());
+        self.for_each_range_series(matrix_arg, grid, &mut |labels, drop_name, points, win| {
+            let mut res = Vec::new();
+            let mut slider = Slider::default();
+            for (i, t) in grid.times().enumerate() {
+                let end = win.end(t);
+                let start = end.saturating_sub(win.range);
+                let pts = slider.window(points, start, end);
+                if pts.is_empty() {
+                    continue;
+                }
+                ps.clear();
+                ps.extend(params.iter().map(|v| v.get(i).copied().unwrap_or(f64::NAN)));
+                let rw = RangeWindow {
+                    points: pts,
+                    range_start_ms: start,
+                    range_end_ms: end,
+                    eval_ts_ms: t,
+                    mode: WindowMode::Plain,
+                };
+                if let Some(v) = kernel(&rw, &ps, &mut scratch).map_err(fn_error)? {
+                    res.push(FPoint { t, f: v });
+                }
+            }
+            if !res.is_empty() {
+                if spec.expects_counter {
+                    let name = labels.metric_name().unwrap_or("");
+                    if !COUNTER_SUFFIXES.iter().any(|s| name.ends_with(s))
+                        && !non_counters.iter().any(|n| n == name)
+                    {
+                        non_counters.push(name.to_string());
+                    }
+                }
+                out.push(StepSeries {
+                    metric: labels.clone(),
+                    drop_name: drop_name || !spec.keeps_metric_name,
+                    points: res,
+                });
+            }
+            Ok(())
+        })?;
+        for name in non_counters {
+            let pos = position_of(self.query, &name);
+            self.annotations.info(
+                &format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"),
+                &pos,
+            );
+        }
+        Ok(Val::Vector(out))
+    }
+
+    fn eval_engine_function(
+        &mut self,
+        f: EngineFunction,
+        args: &[Box<Expr>],
+        grid: Grid,
+    ) -> Result<Val, QueryError> {
+        let first = args.first().map(|b| &**b);
+        match f {
+            EngineFunction::Absent => {
+                let arg = need(first)?;
+                let series = self.eval_vector(arg, grid)?;
+                let present = presence(&series, grid);
+                Ok(Val::Vector(absent_result(
+                    absent_labels(arg),
+                    &present,
+                    grid,
+                )))
+            }
+            EngineFunction::AbsentOverTime => {
+                let arg = need(first)?;
+                let mut present = vec![false; grid.len()];
+                self.for_each_range_series(arg, grid, &mut |_, _, points, win| {
+                    let mut slider = Slider::default();
+                    for (i, t) in grid.times().enumerate() {
+                        let end = win.end(t);
+                        if !slider
+                            .window(points, end.saturating_sub(win.range), end)
+                            .is_empty()
+                        {
+                            if let Some(p) = present.get_mut(i) {
+                                *p = true;
+                            }
+                        }
+                    }
+                    Ok(())
+                })?;
+                Ok(Val::Vector(absent_result(
+                    absent_labels(arg),
+                    &present,
+                    grid,
+                )))
+            }
+            EngineFunction::Scalar => {
+                let series = self.eval_vector(need(first)?, grid)?;
+                let mut vals = vec![f64::NAN; grid.len()];
+                let mut counts = vec![0u32; grid.len()];
+                for s in &series {
+                    for p in &s.points {
+                        let i = grid.index(p.t);
+                        if let (Some(v), Some(c)) = (vals.get_mut(i), counts.get_mut(i)) {
+                            *v = p.f;
+                            *c += 1;
+                        }
+                    }
+                }
+                for (v, c) in vals.iter_mut().zip(counts) {
+                    if c != 1 {
+                        *v = f64::NAN;
+                    }
+                }
+                Ok(Val::Scalar(vals))
+            }
+            EngineFunction::Vector => {
+                let v = self.eval_scalar(need(first)?, grid)?;
+                Ok(Val::Vector(vec![StepSeries {
+                    metric: Labels::empty(),
+                    drop_name: false,
+                    points: grid.times().zip(v).map(|(t, f)| FPoint { t, f }).collect(),
+                }]))
+            }
+            EngineFunction::Timestamp => {
+                let arg = need(first)?;
+                let mut series = match unparen(arg) {
+                    Expr::VectorSelector(vs) => self.eval_vector_selector_timestamps(vs, grid)?,
+                    _ => {
+                        let mut s = self.eval_vector(arg, grid)?;
+                        for ser in &mut s {
+                            for p in &mut ser.points {
+                                p.f = p.t as f64 / 1000.0;
+                            }
+                        }
+                        s
+                    }
+                };
+                for s in &mut series {
+                    s.drop_name = true;
+                }
+                Ok(Val::Vector(series))
+            }
+            EngineFunction::Sort | EngineFunction::SortDesc => {
+                let mut series = self.eval_vector(need(first)?, grid)?;
+                if grid.len() > 1 {
+                    let pos = position_of(
+                        self.query,
+                        if f == EngineFunction::Sort {
+                            "sort"
+                        } else {
+                            "sort_desc"
+                        },
+                    );
+                    self.annotations.warn("sort is ineffective for range queries since results are always ordered by labels", &pos);
+                } else {
+                    let desc = f == EngineFunction::SortDesc;
+                    series.sort_by(|a, b| {
+                        let (x, y) = (first_value(a), first_value(b));
+                        match (x.is_nan(), y.is_nan()) {
+                            (true, false) => std::cmp::Ordering::Greater,
+                            (false, true) => std::cmp::Ordering::Less,
+                            _ if desc => y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal),
+                            _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+                        }
+                    });
+                }
+                Ok(Val::Vector(series))
+            }
+            EngineFunction::SortByLabel | EngineFunction::SortByLabelDesc => {
+                let mut series = self.eval_vector(need(first)?, grid)?;
+                let mut names = Vec::new();
+                for i in 1..args.len() {
+                    names.push(string_arg(args, i)?);
+                }
+                if grid.len() > 1 {
+                    let pos = position_of(
+                        self.query,
+                        if f == EngineFunction::SortByLabel {
+                            "sort_by_label"
+                        } else {
+                            "sort_by_label_desc"
+                        },
+                    );
+                    self.annotations.warn("sort is ineffective for range queries since results are always ordered by labels", &pos);
+                }
+                series.sort_by(|a, b| {
+                    let mut ord = std::cmp::Ordering::Equal;
+                    for n in &names {
+                        ord = natural_cmp(
+                            a.metric.get(n).unwrap_or(""),
+                            b.metric.get(n).unwrap_or(""),
+                        );
+                        if ord.is_ne() {
+                            break;
+                        }
+                    }
+                    let ord = ord.then_with(|| a.metric.cmp(&b.metric));
+                    if f == EngineFunction::SortByLabelDesc {
+                        ord.reverse()
+                    } else {
+                        ord
+                    }
+                });
+                Ok(Val::Vector(series))
+            }
+            EngineFunction::LabelReplace => {
+                let lr = LabelReplace::new(
+                    &string_arg(args, 1)?,
+                    &string_arg(args, 2)?,
+                    &string_arg(args, 3)?,
+                    &string_arg(args, 4)?,
+                )
+                .map_err(fn_error)?;
+                let mut series = self.eval_vector(need(first)?, grid)?;
+                let mut buf = String::new();
+                for s in &mut series {
+                    let src = s.metric.get(lr.source()).unwrap_or("").to_string();
+                    if lr.apply(&src, &mut buf) {
+                        s.metric = s.metric.with(lr.destination(), &buf);
+                        if lr.destination() == METRIC_NAME {
+                            s.drop_name = false;
+                        }
+                    }
+                }
+                Ok(Val::Vector(super::merge_same_labels(series)?))
+            }
+            EngineFunction::LabelJoin => {
+                let mut sources = Vec::new();
+                for i in 3..args.len() {
+                    sources.push(string_arg(args, i)?);
+                }
+                let lj = LabelJoin::new(&string_arg(args, 1)?, &string_arg(args, 2)?, &sources)
+                    .map_err(fn_error)?;
+                let mut series = self.eval_vector(need(first)?, grid)?;
+                let mut buf = String::new();
+                for s in &mut series {
+                    let m = s.metric.clone();
+                    lj.apply(|n| m.get(n), &mut buf);
+                    s.metric = s.metric.with(lj.destination(), &buf);
+                    if lj.destination() == METRIC_NAME {
+                        s.drop_name = false;
+                    }
+                }
+                Ok(Val::Vector(super::merge_same_labels(series)?))
+            }
+            EngineFunction::HistogramQuantile => {
+                let q = self.eval_scalar(need(first)?, grid)?;
+                if let Some(bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
+                    let pos = position_of(self.query, "histogram_quantile");
+                    let bad = *bad;
+                    self.annotations.warn(
+                        &format!(
+                            "quantile value should be between 0 and 1, got {}",
+                            go_g(bad)
+                        ),
+                        &pos,
+                    );
+                }
+                let series = self.eval_vector(need(args.get(1).map(|b| &**b))?, grid)?;
+                self.eval_histogram(series, grid, &mut |i, buckets| {
+                    bucket_quantile(q.get(i).copied().unwrap_or(f64::NAN), buckets)
+                })
+            }
+            EngineFunction::HistogramFraction => {
+                let lo = self.eval_scalar(need(first)?, grid)?;
+                let hi = self.eval_scalar(need(args.get(1).map(|b| &**b))?, grid)?;
+                let series = self.eval_vector(need(args.get(2).map(|b| &**b))?, grid)?;
+                self.eval_histogram(series, grid, &mut |i, buckets| {
+                    let v = bucket_fraction(
+                        lo.get(i).copied().unwrap_or(f64::NAN),
+                        hi.get(i).copied().unwrap_or(f64::NAN),
+                        buckets,
+                    );
+                    crate::functions::histogram::BucketQuantile {
+                        value: v,
+                        fix: Default::default(),
+                    }
+                })
+            }
+            EngineFunction::HistogramCount
+            | EngineFunction::HistogramSum
+            | EngineFunction::HistogramAvg
+            | EngineFunction::HistogramStddev
+            | EngineFunction::HistogramStdvar => {
+                // Only float samples exist so far; these functions ignore floats.
+                self.eval_vector(need(first)?, grid)?;
+                Ok(Val::Vector(Vec::new()))
+            }
+            EngineFunction::Start => Ok(Val::Scalar(vec![
+                self.query_grid.start as f64 / 1000.0;
+                grid.len()
+            ])),
+            EngineFunction::End => Ok(Val::Scalar(vec![
+                self.query_grid.end as f64 / 1000.0;
+                grid.len()
+            ])),
+            EngineFunction::Range => Ok(Val::Scalar(vec![
+                (self.query_grid.end - self.query_grid.start)
+                    as f64
+                    / 1000.0;
+                grid.len()
+            ])),
+            EngineFunction::Step => {
+                let step = if self.query_grid.len() > 1 {
+                    self.query_grid.step
+                } else {
+                    0
+                };
+                Ok(Val::Scalar(vec![step as f64 / 1000.0; grid.len()]))
+            }
+            EngineFunction::MinOf | EngineFunction::MaxOf => {
+                let a = self.eval_scalar(need(first)?, grid)?;
+                let b = self.eval_scalar(need(args.get(1).map(|b| &**b))?, grid)?;
+                let max = f == EngineFunction::MaxOf;
+                Ok(Val::Scalar(
+                    a.into_iter()
+                        .zip(b)
+                        .map(|(a, b)| if max { a.max(b) } else { a.min(b) })
+                        .collect(),
+                ))
+            }
+            _ => Err(QueryError::execution(
+                "function is not supported by this engine yet (issue 4)",
+            )),
+        }
+    }
+
+    /// Groups classic-histogram bucket series by their labels without `le`
+    /// and `__name__`, and computes `compute(step, buckets)` per group and step.
+    fn eval_histogram(
+        &mut self,
+        series: Vec<StepSeries>,
+        grid: Grid,
+        compute: &mut dyn FnMut(
+            usize,
+            &mut Vec<Bucket>,
+        ) -> crate::functions::histogram::BucketQuantile,
+    ) -> Result<Val, QueryError> {
+        let mut groups: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+        let mut members: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
+        for (i, s) in series.iter().enumerate() {
+            let le = s.metric.get("le").unwrap_or("");
+            let Some(ub) = parse_le(le) else {
+                let name = s.metric.metric_name().unwrap_or("");
+                let pos = position_of(self.query, name);
+                self.annotations.warn(
+                    &format!("bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {name:?}"),
+                    &pos,
+                );
+                continue;
+            };
+            let key = s.metric.without(&["le", METRIC_NAME]);
+            let g = *groups.entry(key.clone()).or_insert_with(|| {
+                members.push((key, Vec::new()));
+                members.len() - 1
+            });
+            if let Some(m) = members.get_mut(g) {
+                m.1.push((ub, i));
+            }
+        }
+        let n = grid.len();
+        let mut out = Vec::new();
+        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); n];
+        for (key, mem) in members {
+            self.check_interrupt()?;
+            for b in &mut buckets {
+                b.clear();
+            }
+            let mut name = String::new();
+            for (ub, i) in mem {
+                if let Some(s) = series.get(i) {
+                    if name.is_empty() {
+                        name = s.metric.metric_name().unwrap_or("").to_string();
+                    }
+                    for p in &s.points {
+                        if let Some(b) = buckets.get_mut(grid.index(p.t)) {
+                            b.push(Bucket {
+                                upper_bound: ub,
+                                count: p.f,
+                            });
+                        }
+                    }
+                }
+            }
+            let mut points = Vec::new();
+            let mut forced = false;
+            for (i, b) in buckets.iter_mut().enumerate() {
+                if b.is_empty() {
+                    continue;
+                }
+                let r = compute(i, b);
+                forced |= r.fix.forced;
+                points.push(FPoint {
+                    t: grid.t(i),
+                    f: r.value,
+                });
+            }
+            if forced {
+                let pos = position_of(self.query, &name);
+                self.annotations.info(&format!("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {name:?}"), &pos);
+            }
+            if !points.is_empty() {
+                out.push(StepSeries {
+                    metric: key,
+                    drop_name: false,
+                    points,
+                });
+            }
+        }
+        Ok(Val::Vector(out))
+    }
+}
+
+fn first_value(s: &StepSeries) -> f64 {
+    s.points.first().map_or(f64::NAN, |p| p.f)
+}
+
+/// Which steps have at least one point.
+fn presence(series: &[StepSeries], grid: Grid) -> Vec<bool> {
+    let mut present = vec![false; grid.len()];
+    for s in series {
+        for p in &s.points {
+            if let Some(x) = present.get_mut(grid.index(p.t)) {
+                *x = true;
+            }
+        }
+    }
+    present
+}
+
+/// An argument that must be present.
+fn need(e: Option<&Expr>) -> Result<&Expr, QueryError> {
+    e.ok_or_else(|| QueryError::bad_data("missing function argument"))
+}
+
+/// One series valued 1 at every step where nothing was present.
+fn absent_result(labels: Labels, present: &[bool], grid: Grid) -> Vec<StepSeries> {
+    let points: Vec<FPoint> = present
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !**p)
+        .map(|(i, _)| FPoint {
+            t: grid.t(i),
+            f: 1.0,
+        })
+        .collect();
+    if points.is_empty() {
+        Vec::new()
+    } else {
+        vec![StepSeries {
+            metric: labels,
+            drop_name: false,
+            points,
+        }]
+    }
+}
+
+/// Labels of `absent(...)`'s output: the selector's equality matchers, except
+/// `__name__` and any label matched more than once.
+fn absent_labels(arg: &Expr) -> Labels {
+    let vs = match unparen(arg) {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.vs,
+        _ => return Labels::empty(),
+    };
+    let Ok(matchers) = selector_matchers(vs) else {
+        return Labels::empty();
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for m in &matchers {
+        if m.name == METRIC_NAME {
+            continue;
+        }
+        if m.op == MatchOp::Equal && !seen.contains(&m.name.as_str()) {
+            out.push((m.name.clone(), m.value.clone()));
+            seen.push(&m.name);
+        } else {
+            out.retain(|(n, _)| *n != m.name);
+            seen.push(&m.name);
+        }
+    }
+    Labels::from_pairs(out)
 }

@@ -89,10 +89,29 @@ fn bad_regex(e: crate::storage::MatcherError) -> QueryError {
     QueryError::bad_data(format!("parse error: {e}"))
 }
 
+/// What an instant selector yields per step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SelectorValue {
+    /// The sample's value.
+    Sample,
+    /// The sample's timestamp, in seconds.
+    Timestamp,
+}
+
 /// The newest non-stale sample at or before `end` and after `end - lookback`.
-fn lookback_value(points: &[FPoint], idx_after: usize, end: i64, lookback: i64) -> Option<f64> {
+fn lookback_value(
+    points: &[FPoint],
+    idx_after: usize,
+    end: i64,
+    lookback: i64,
+    what: SelectorValue,
+) -> Option<f64> {
     let p = points.get(idx_after.checked_sub(1)?)?;
-    (p.t > end - lookback && p.t <= end && !is_stale_nan(p.f)).then_some(p.f)
+    let v = match what {
+        SelectorValue::Sample => p.f,
+        SelectorValue::Timestamp => p.t as f64 / 1000.0,
+    };
+    (p.t > end - lookback && p.t <= end && !is_stale_nan(p.f)).then_some(v)
 }
 
 impl Evaluator<'_> {
@@ -101,6 +120,25 @@ impl Evaluator<'_> {
         &mut self,
         vs: &VectorSelector,
         grid: Grid,
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        self.eval_vector_selector_as(vs, grid, SelectorValue::Sample)
+    }
+
+    /// Evaluates a selector yielding each chosen sample's timestamp in seconds
+    /// (what `timestamp(m)` returns).
+    pub(crate) fn eval_vector_selector_timestamps(
+        &mut self,
+        vs: &VectorSelector,
+        grid: Grid,
+    ) -> Result<Vec<StepSeries>, QueryError> {
+        self.eval_vector_selector_as(vs, grid, SelectorValue::Timestamp)
+    }
+
+    fn eval_vector_selector_as(
+        &mut self,
+        vs: &VectorSelector,
+        grid: Grid,
+        what: SelectorValue,
     ) -> Result<Vec<StepSeries>, QueryError> {
         let matchers = selector_matchers(vs)?;
         let lookback = duration_ms(self.opts.lookback_delta).max(1);
@@ -124,7 +162,7 @@ impl Evaluator<'_> {
             if win.at.is_some() {
                 let end = win.end(grid.start);
                 let idx = buf.partition_point(|p| p.t <= end);
-                if let Some(f) = lookback_value(&buf, idx, end, lookback) {
+                if let Some(f) = lookback_value(&buf, idx, end, lookback, what) {
                     points.extend(grid.times().map(|t| FPoint { t, f }));
                 }
             } else {
@@ -134,7 +172,7 @@ impl Evaluator<'_> {
                     while buf.get(idx).is_some_and(|p| p.t <= end) {
                         idx += 1;
                     }
-                    if let Some(f) = lookback_value(&buf, idx, end, lookback) {
+                    if let Some(f) = lookback_value(&buf, idx, end, lookback, what) {
                         points.push(FPoint { t, f });
                     }
                 }
