@@ -12,9 +12,14 @@
 pub mod chunkenc;
 mod chunks;
 mod codec;
+mod db;
+mod error;
+mod head;
 mod index;
 mod labels;
 mod matcher;
+mod querier;
+mod wal;
 
 pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
@@ -24,3 +29,8 @@ pub use index::{
 pub use chunks::{
     ChunkBytes, ChunkFileError, ChunkReader, ChunkRef, ChunkStore, ChunkWriter, DEFAULT_MAX_SEGMENT_BYTES,
 };
+pub use db::{Db, Options, Stats};
+pub use error::{AppendError, Error};
+pub use head::{Appender, LabelLimits, SeriesRef};
+pub use querier::{Querier, RawChunk, Series, SeriesIter};
+pub use wal::FsyncPolicy;

@@ -1,0 +1,312 @@
+//! `Db`: the database handle an embedding program holds.
+//!
+//! `Db::open` replays the WAL into a fresh head (newest checkpoint, then the
+//! segments after it, cutting a torn tail) and starts the WAL writer on a new
+//! segment; with [`FsyncPolicy::Interval`] a background thread fsyncs the WAL.
+//! `Db` is a cheap `Arc` clone shared by all threads; appenders and queriers
+//! are created per batch and per query. The data directory holds `wal/`. `Db`
+//! never mutates a file another process could be reading as valid: segments are
+//! append-only and checkpoints appear by rename.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::error::Error;
+use crate::head::{Appender, Head, HeadOptions, LabelLimits};
+use crate::index::PostingsStats;
+use crate::querier::Querier;
+use crate::wal::{self, FsyncPolicy, OsIo, Record, WalWriter};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Settings for [`Db::open`]. Build with `Options { field: .., ..Options::default() }`
+/// so new fields keep their defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Blocks whose data is entirely older than the newest sample minus this (ms)
+    /// are deleted. Default 30 days.
+    pub retention_ms: i64,
+    /// If set, the oldest blocks are deleted while all blocks together take more bytes.
+    pub max_bytes: Option<u64>,
+    /// Time span of a head block (ms); chunks never cross a multiple of it. Default 2 h.
+    pub block_range_ms: i64,
+    /// How far (ms) behind the newest sample an out-of-order sample is still
+    /// accepted. Default 0: out-of-order samples are refused.
+    pub out_of_order_window_ms: i64,
+    /// When the WAL is fsynced. Default `Interval(100ms)`.
+    pub fsync: FsyncPolicy,
+    /// Limits on the label sets of new series.
+    pub label_limits: LabelLimits,
+    /// A WAL segment is closed and a new one started past this size (bytes). Default 128 MiB.
+    pub wal_segment_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            retention_ms: 30 * DAY_MS,
+            max_bytes: None,
+            block_range_ms: 2 * 3600 * 1000,
+            out_of_order_window_ms: 0,
+            fsync: FsyncPolicy::default(),
+            label_limits: LabelLimits::default(),
+            wal_segment_bytes: 128 << 20,
+        }
+    }
+}
+
+impl Options {
+    fn validate(&self) -> Result<(), Error> {
+        if self.block_range_ms <= 0 {
+            return Err(Error::InvalidOption {
+                name: "block_range_ms",
+                reason: "must be positive",
+            });
+        }
+        if self.retention_ms <= 0 {
+            return Err(Error::InvalidOption {
+                name: "retention_ms",
+                reason: "must be positive",
+            });
+        }
+        if self.out_of_order_window_ms < 0 {
+            return Err(Error::InvalidOption {
+                name: "out_of_order_window_ms",
+                reason: "must not be negative",
+            });
+        }
+        if let FsyncPolicy::Interval(d) = self.fsync {
+            if d.is_zero() {
+                return Err(Error::InvalidOption {
+                    name: "fsync",
+                    reason: "interval must be positive",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Figures for a status page (Prometheus's `/api/v1/status/tsdb`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Series in the head.
+    pub num_series: u64,
+    /// Oldest sample time in the head (ms); `None` when the head is empty.
+    pub head_min_time_ms: Option<i64>,
+    /// Newest sample time in the head (ms); `None` when the head is empty.
+    pub head_max_time_ms: Option<i64>,
+    /// Cardinality of the head's postings: top metric names and label pairs by
+    /// series count, label value counts.
+    pub postings: PostingsStats,
+    /// Samples valid at `append` but dropped at `commit` because a concurrent
+    /// commit to the same series made them out of order.
+    pub dropped_at_commit: u64,
+}
+
+struct Syncer {
+    stop: Sender<()>,
+    handle: JoinHandle<()>,
+}
+
+struct DbInner {
+    dir: PathBuf,
+    opts: Options,
+    head: Arc<Head>,
+    wal: Arc<WalWriter>,
+    syncer: Mutex<Option<Syncer>>,
+    closed: AtomicBool,
+}
+
+/// An open database. `Clone + Send + Sync`: clones share one database.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<DbInner>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database in `dir` and replays its WAL.
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, Error> {
+        opts.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create data directory", &dir, e))?;
+        let head = Arc::new(Head::new(HeadOptions {
+            chunk_range_ms: opts.block_range_ms,
+            ooo_window_ms: opts.out_of_order_window_ms,
+            limits: opts.label_limits,
+        }));
+        let wal_dir = dir.join("wal");
+        let next_segment = replay_wal(&wal_dir, &head)?;
+        let wal = Arc::new(WalWriter::open(
+            &wal_dir,
+            Arc::new(OsIo),
+            next_segment,
+            opts.wal_segment_bytes,
+        )?);
+        let syncer = match opts.fsync {
+            FsyncPolicy::Interval(every) => Some(start_syncer(Arc::clone(&wal), every)?),
+            _ => None,
+        };
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                dir,
+                opts,
+                head,
+                wal,
+                syncer: Mutex::new(syncer),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The options the database was opened with.
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// A new, empty batch of samples.
+    pub fn appender(&self) -> Appender {
+        let fsync = self.inner.opts.fsync;
+        Appender::new(
+            Arc::clone(&self.inner.head),
+            Arc::clone(&self.inner.wal),
+            fsync,
+        )
+    }
+
+    /// A read view over `[mint_ms, maxt_ms]` (both inclusive).
+    pub fn querier(&self, mint_ms: i64, maxt_ms: i64) -> Result<Querier, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(Querier::new(Arc::clone(&self.inner.head), mint_ms, maxt_ms))
+    }
+
+    /// Head statistics, each top list cut to 10 entries (as Prometheus's status page).
+    pub fn stats(&self) -> Stats {
+        self.stats_with_limit(10)
+    }
+
+    /// Head statistics, each top list cut to `limit` entries.
+    pub fn stats_with_limit(&self, limit: usize) -> Stats {
+        let head = &self.inner.head;
+        let range = head.time_range();
+        Stats {
+            num_series: head.num_series(),
+            head_min_time_ms: range.map(|r| r.0),
+            head_max_time_ms: range.map(|r| r.1),
+            postings: head.postings().stats(limit),
+            dropped_at_commit: head.dropped_at_commit(),
+        }
+    }
+
+    /// Makes everything committed so far durable, whatever the fsync policy.
+    pub fn flush_wal(&self) -> Result<(), Error> {
+        self.inner.wal.sync()
+    }
+
+    /// Stops the background work, fsyncs the WAL and refuses further commits
+    /// and queries on every clone of this handle.
+    pub fn close(&self) -> Result<(), Error> {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.head.close();
+        self.inner.stop_syncer();
+        self.inner.wal.sync()
+    }
+}
+
+impl DbInner {
+    fn stop_syncer(&self) {
+        if let Some(s) = self.syncer.lock().take() {
+            drop(s.stop);
+            if s.handle.join().is_err() {
+                tracing::error!("WAL sync thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for DbInner {
+    fn drop(&mut self) {
+        self.stop_syncer();
+        if !self.closed.load(Ordering::Acquire) {
+            if let Err(e) = self.wal.sync() {
+                tracing::warn!(error = %e, "final WAL fsync failed");
+            }
+        }
+    }
+}
+
+/// Replays the WAL into `head`; returns the segment the writer starts next.
+fn replay_wal(wal_dir: &Path, head: &Head) -> Result<wal::SegmentNo, Error> {
+    // WAL refs map to head series; a label set logged twice maps both refs to one series.
+    let mut by_ref = HashMap::new();
+    let bounds = head.replay_bounds();
+    let mut unknown = 0u64;
+    let replayed = wal::replay(wal_dir, &mut |s| head.intern(s), &mut |record| {
+        match record {
+            Record::Series(series) => {
+                for (r, labels) in series {
+                    by_ref.insert(r.get(), head.create_replayed(*r, labels));
+                }
+            }
+            Record::Samples(samples) => {
+                for s in samples {
+                    match by_ref.get(&s.series.get()) {
+                        Some(series) => head.apply_replayed(series, s.t, s.v, &bounds),
+                        None => unknown += 1,
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if unknown > 0 {
+        tracing::warn!(
+            unknown,
+            "WAL samples name series without a series record; skipped"
+        );
+    }
+    Ok(replayed.next_segment)
+}
+
+fn start_syncer(wal: Arc<WalWriter>, every: Duration) -> Result<Syncer, Error> {
+    let (stop, rx) = mpsc::channel::<()>();
+    let dir = wal.dir().to_path_buf();
+    let handle = std::thread::Builder::new()
+        .name("promlite-wal-sync".into())
+        .spawn(move || loop {
+            match rx.recv_timeout(every) {
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = wal.sync() {
+                        tracing::error!(error = %e, "periodic WAL fsync failed; the WAL refuses further commits");
+                        return;
+                    }
+                }
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        })
+        .map_err(|e| Error::io("spawn WAL sync thread", dir, e))?;
+    Ok(Syncer { stop, handle })
+}

@@ -1,0 +1,369 @@
+//! The head: the in-memory, appendable part of the database.
+//!
+//! It owns every series that received samples since the last head truncation:
+//! the series map ([`stripe`], sharded by label hash, no global lock on the
+//! append path), each series' open and full chunks ([`series`]), out-of-order
+//! data ([`ooo`]), the interned label strings ([`symbols`]) and the postings
+//! index used by queries (the index module's `MemPostings`). Samples enter
+//! only through an [`Appender`] commit, after the WAL has them, or through WAL
+//! replay; the head itself never writes the WAL. Its invariant: a series' in-order
+//! chunks are sorted, non-overlapping, and never span a block boundary.
+
+mod appender;
+mod ooo;
+mod series;
+mod stripe;
+mod symbols;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+pub use appender::Appender;
+pub(crate) use series::ChunkSnap;
+
+use crate::error::{AppendError, Error};
+use crate::index::{postings_for_matchers, MemPostings};
+use crate::labels::{Labels, Symbol};
+use crate::matcher::Matcher;
+use series::{Applied, MemSeries};
+use stripe::StripeSeries;
+use symbols::Symbols;
+
+/// A reference to a head series: stable while the series is in the head, and
+/// across restarts (the WAL records it). Refs are `u32` so they fit roaring bitmaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesRef(u32);
+
+impl SeriesRef {
+    /// Wraps a raw reference (as returned by [`SeriesRef::get`]).
+    pub fn new(raw: u32) -> Self {
+        SeriesRef(raw)
+    }
+
+    /// The raw reference.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Limits on the label sets of new series; `None` means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelLimits {
+    /// Most labels per series (default 128).
+    pub max_labels: Option<usize>,
+    /// Longest label name, bytes (default 1 KiB).
+    pub max_name_bytes: Option<usize>,
+    /// Longest label value, bytes (default 16 KiB).
+    pub max_value_bytes: Option<usize>,
+}
+
+impl Default for LabelLimits {
+    fn default() -> Self {
+        LabelLimits {
+            max_labels: Some(128),
+            max_name_bytes: Some(1024),
+            max_value_bytes: Some(16 * 1024),
+        }
+    }
+}
+
+impl LabelLimits {
+    /// Checks a label set against the limits.
+    pub fn check(&self, labels: &Labels) -> Result<(), AppendError> {
+        if labels.is_empty() {
+            return Err(AppendError::EmptyLabels);
+        }
+        if let Some(limit) = self.max_labels.filter(|&l| labels.len() > l) {
+            return Err(AppendError::TooManyLabels {
+                count: labels.len(),
+                limit,
+            });
+        }
+        for l in labels {
+            for (what, s, limit) in [
+                ("name", &l.name, self.max_name_bytes),
+                ("value", &l.value, self.max_value_bytes),
+            ] {
+                if let Some(limit) = limit.filter(|&lim| s.len() > lim) {
+                    return Err(AppendError::LabelTooLong {
+                        name: l.name.to_string(),
+                        what,
+                        len: s.len(),
+                        limit,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Head settings fixed at open.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadOptions {
+    /// Block range (ms): chunks never cross a multiple of it.
+    pub(crate) chunk_range_ms: i64,
+    /// Out-of-order window (ms); 0 disables out-of-order ingestion.
+    pub(crate) ooo_window_ms: i64,
+    pub(crate) limits: LabelLimits,
+}
+
+/// Time bounds an appended sample is checked against, read once per sample.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// Older samples belong to blocks already written: never accepted.
+    pub(crate) lower: i64,
+    /// Oldest in-order sample accepted (half a block range behind the head's newest).
+    pub(crate) in_order_min: i64,
+    /// Oldest out-of-order sample accepted; `None` when out-of-order is off.
+    pub(crate) ooo_min: Option<i64>,
+}
+
+/// The head.
+pub(crate) struct Head {
+    series: StripeSeries,
+    postings: MemPostings,
+    symbols: Symbols,
+    next_ref: AtomicU32,
+    min_t: AtomicI64,
+    max_t: AtomicI64,
+    /// Samples before this (ms) are in blocks; the head refuses them.
+    min_valid_t: AtomicI64,
+    opts: HeadOptions,
+    closed: AtomicBool,
+    /// Samples valid at `append` that a concurrent commit made invalid at `commit`.
+    dropped_at_commit: AtomicU64,
+}
+
+impl Head {
+    pub(crate) fn new(opts: HeadOptions) -> Self {
+        Head {
+            series: StripeSeries::new(),
+            postings: MemPostings::new(),
+            symbols: Symbols::new(),
+            next_ref: AtomicU32::new(1),
+            min_t: AtomicI64::new(i64::MAX),
+            max_t: AtomicI64::new(i64::MIN),
+            min_valid_t: AtomicI64::new(i64::MIN),
+            opts,
+            closed: AtomicBool::new(false),
+            dropped_at_commit: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn options(&self) -> &HeadOptions {
+        &self.opts
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Interns a string in the head's symbol table.
+    pub(crate) fn intern(&self, s: &str) -> Symbol {
+        self.symbols.intern(s)
+    }
+
+    /// The bounds appended samples are checked against now.
+    pub(crate) fn bounds(&self) -> Bounds {
+        let lower = self.min_valid_t.load(Ordering::Acquire);
+        let max = self.max_t.load(Ordering::Acquire);
+        let in_order_min = if max == i64::MIN {
+            lower
+        } else {
+            lower.max(max.saturating_sub(self.opts.chunk_range_ms / 2))
+        };
+        let ooo_min = (self.opts.ooo_window_ms > 0)
+            .then(|| lower.max(max.saturating_sub(self.opts.ooo_window_ms)));
+        Bounds {
+            lower,
+            in_order_min,
+            ooo_min,
+        }
+    }
+
+    /// The bounds replayed samples are checked against: anything not yet in a
+    /// block; out-of-order data only if the window is on.
+    pub(crate) fn replay_bounds(&self) -> Bounds {
+        let lower = self.min_valid_t.load(Ordering::Acquire);
+        Bounds {
+            lower,
+            in_order_min: lower,
+            ooo_min: (self.opts.ooo_window_ms > 0).then_some(lower),
+        }
+    }
+
+    /// The series with `labels`, created (and indexed) if new.
+    pub(crate) fn get_or_create(&self, labels: &Labels) -> Result<Arc<MemSeries>, AppendError> {
+        let hash = labels.stable_hash();
+        if let Some(s) = self.series.get_by_labels(hash, labels) {
+            return Ok(s);
+        }
+        self.opts.limits.check(labels)?;
+        let (s, created) = self.series.get_or_insert_with(hash, labels, || {
+            let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
+            if r == u32::MAX {
+                return Err(AppendError::TooManySeries);
+            }
+            Ok(Arc::new(MemSeries::new(
+                SeriesRef(r),
+                self.symbols.intern_labels(labels),
+            )))
+        })?;
+        if created {
+            self.postings.add(s.series_ref.get(), &s.labels);
+        }
+        Ok(s)
+    }
+
+    /// Recreates a series read from the WAL with its logged ref. If the labels
+    /// already exist under another ref, that series is returned.
+    pub(crate) fn create_replayed(&self, r: SeriesRef, labels: &Labels) -> Arc<MemSeries> {
+        self.next_ref
+            .fetch_max(r.get().saturating_add(1), Ordering::Relaxed);
+        let hash = labels.stable_hash();
+        let made = self.series.get_or_insert_with(hash, labels, || {
+            Ok::<_, std::convert::Infallible>(Arc::new(MemSeries::new(r, labels.clone())))
+        });
+        let (s, created) = match made {
+            Ok(x) => x,
+            Err(never) => match never {},
+        };
+        if created {
+            self.postings.add(s.series_ref.get(), &s.labels);
+        }
+        s.wal_logged.store(true, Ordering::Release);
+        s
+    }
+
+    /// The series with this ref.
+    pub(crate) fn get(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
+        self.series.get(r)
+    }
+
+    /// Widens the head's time range to include `[min, max]` (ms).
+    pub(crate) fn observe_range(&self, min: i64, max: i64) {
+        if min <= max {
+            self.min_t.fetch_min(min, Ordering::AcqRel);
+            self.max_t.fetch_max(max, Ordering::AcqRel);
+        }
+    }
+
+    /// Applies one committed (or replayed) sample under the series' lock.
+    fn apply_locked(
+        &self,
+        series: &MemSeries,
+        data: &mut series::SeriesData,
+        t: i64,
+        v: f64,
+        bounds: &Bounds,
+    ) -> Result<Applied, AppendError> {
+        if t < bounds.lower {
+            return Err(AppendError::OutOfBounds {
+                t,
+                min_valid: bounds.lower,
+            });
+        }
+        data.apply(series, t, v, self.opts.chunk_range_ms, bounds.ooo_min)
+    }
+
+    /// Applies a replayed sample; samples the live head would have dropped are dropped again.
+    pub(crate) fn apply_replayed(&self, series: &MemSeries, t: i64, v: f64, bounds: &Bounds) {
+        let mut d = series.data.lock();
+        if self.apply_locked(series, &mut d, t, v, bounds).is_ok() {
+            drop(d);
+            self.observe_range(t, t);
+        }
+    }
+
+    /// Series refs selected by `matchers`.
+    pub(crate) fn postings_for(&self, matchers: &[Matcher]) -> Result<RoaringBitmap, Error> {
+        Ok(postings_for_matchers(&self.postings, matchers)?)
+    }
+
+    /// The postings index (label names/values, stats).
+    pub(crate) fn postings(&self) -> &MemPostings {
+        &self.postings
+    }
+
+    /// Labels and chunk snapshots of series `r` overlapping `[mint, maxt]` (ms, inclusive).
+    pub(crate) fn series_chunks(
+        &self,
+        r: u32,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<ChunkSnap>,
+    ) -> Option<Labels> {
+        let s = self.series.get(SeriesRef(r))?;
+        s.data.lock().snapshot(mint, maxt, out);
+        Some(s.labels.clone())
+    }
+
+    /// Number of series in the head.
+    pub(crate) fn num_series(&self) -> u64 {
+        self.postings.num_series()
+    }
+
+    /// Oldest and newest sample time (ms) in the head; `None` when empty.
+    pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
+        let (min, max) = (
+            self.min_t.load(Ordering::Acquire),
+            self.max_t.load(Ordering::Acquire),
+        );
+        (min <= max).then_some((min, max))
+    }
+
+    /// Samples dropped at commit because a concurrent commit made them invalid.
+    pub(crate) fn dropped_at_commit(&self) -> u64 {
+        self.dropped_at_commit.load(Ordering::Relaxed)
+    }
+
+    /// Drops all data before `t` (ms), which is now in blocks, and every series left
+    /// empty (unless an appender holds uncommitted samples for it). Returns the
+    /// number of series removed.
+    pub(crate) fn truncate_before(&self, t: i64) -> usize {
+        self.min_valid_t.fetch_max(t, Ordering::AcqRel);
+        let mut empty = Vec::new();
+        let mut new_min = i64::MAX;
+        self.series.for_each(|s| {
+            let mut d = s.data.lock();
+            if d.truncate_before(t) {
+                empty.push(Arc::clone(s));
+            } else if let Some(m) = d.min_time() {
+                new_min = new_min.min(m);
+            }
+        });
+        let mut removed = Vec::new();
+        for s in empty {
+            // Dekker-style handshake with `Appender::track`: flag first, then look
+            // for pending appenders; an appender increments, then looks at the flag.
+            s.removed.store(true, Ordering::SeqCst);
+            let gone = self.series.remove_if(&s, || {
+                s.pending_appenders.load(Ordering::SeqCst) == 0 && s.data.lock().is_empty()
+            });
+            if gone {
+                removed.push(s);
+            } else {
+                s.removed.store(false, Ordering::SeqCst);
+            }
+        }
+        self.postings
+            .delete_many(removed.iter().map(|s| (s.series_ref.get(), &s.labels)));
+        let n = removed.len();
+        drop(removed);
+        self.symbols.sweep();
+        self.min_t.store(new_min, Ordering::Release);
+        n
+    }
+
+    /// Calls `f` for every head series with its labels and ref.
+    pub(crate) fn for_each_series(&self, mut f: impl FnMut(SeriesRef, &Labels)) {
+        self.series.for_each(|s| f(s.series_ref, &s.labels));
+    }
+}
