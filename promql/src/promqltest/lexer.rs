@@ -6,65 +6,21 @@
 //! it means upstream. They never panic: every malformed token is an `Err`
 //! carrying a short description.
 
-/// Parses a Prometheus duration such as `0`, `5m`, `1h30m` or `-10s` into
-/// milliseconds. Units: `ms`, `s`, `m`, `h`, `d`, `w`, `y` (365 days); each
-/// unit may appear once, largest first, as upstream requires.
+/// Parses a script time or duration such as `0`, `5m`, `1h30m` or `-10s`
+/// into milliseconds: an optional sign and a bare `0` on top of the engine's
+/// own duration parser ([`crate::parse_duration_ms`], Prometheus's units and
+/// ordering rules).
 pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    if body == "0" {
-        return Ok(0);
-    }
-    if body.is_empty() {
-        return Err(format!("empty duration {s:?}"));
-    }
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 24 * 3_600_000),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    let bytes = body.as_bytes();
-    let mut pos = 0;
-    let mut total: i64 = 0;
-    // Index into UNITS of the last unit seen; units must strictly descend.
-    let mut last_unit: Option<usize> = None;
-    while pos < bytes.len() {
-        let start = pos;
-        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-            pos += 1;
-        }
-        if start == pos {
-            return Err(format!("invalid duration {s:?}"));
-        }
-        let n: i64 = body[start..pos]
-            .parse()
-            .map_err(|_| format!("invalid duration {s:?}"))?;
-        let unit_start = pos;
-        while pos < bytes.len() && bytes[pos].is_ascii_alphabetic() {
-            pos += 1;
-        }
-        let unit = &body[unit_start..pos];
-        let idx = UNITS
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(|| format!("invalid duration {s:?}: unknown unit {unit:?}"))?;
-        if last_unit.is_some_and(|l| l >= idx) {
-            return Err(format!("invalid duration {s:?}: units out of order"));
-        }
-        last_unit = Some(idx);
-        let ms = UNITS.get(idx).map_or(1, |(_, ms)| *ms);
-        total = n
-            .checked_mul(ms)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration {s:?} out of range"))?;
-    }
-    Ok(if neg { -total } else { total })
+    let ms = if body == "0" {
+        0
+    } else {
+        crate::parse_duration_ms(body).ok_or_else(|| format!("invalid duration {s:?}"))?
+    };
+    Ok(if neg { -ms } else { ms })
 }
 
 /// Parses a PromQL number literal without sign handling beyond a leading
