@@ -14,6 +14,12 @@ use std::sync::Arc;
 /// The label that holds the metric name.
 pub const METRIC_NAME: &str = "__name__";
 
+/// The metadata label holding the metric type (type-and-unit labels).
+pub const TYPE_LABEL: &str = "__type__";
+
+/// The metadata label holding the metric unit (type-and-unit labels).
+pub const UNIT_LABEL: &str = "__unit__";
+
 /// One `name="value"` pair; both strings are reference-counted.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label {
@@ -136,6 +142,17 @@ impl Labels {
     pub fn without_metric_name(&self) -> Labels {
         if self.has(METRIC_NAME) {
             self.without(&[METRIC_NAME])
+        } else {
+            self.clone()
+        }
+    }
+
+    /// This set without `__name__` and the metadata labels that describe the
+    /// name (`__type__`, `__unit__`), which Prometheus 3.x drops together with
+    /// the name when an operation changes what the value means.
+    pub fn without_name_and_metadata(&self) -> Labels {
+        if self.iter().any(|l| l.name.starts_with("__")) {
+            self.without(&[METRIC_NAME, TYPE_LABEL, UNIT_LABEL])
         } else {
             self.clone()
         }

@@ -36,6 +36,8 @@ impl Acc {
         if self.count == 0.0 {
             self.count = 1.0;
             self.value = match op {
+                // A NaN or infinite input makes the variance undefined.
+                token::T_STDDEV | token::T_STDVAR if !f.is_finite() => f64::NAN,
                 token::T_STDDEV | token::T_STDVAR => 0.0,
                 token::T_GROUP | token::T_COUNT => 1.0,
                 _ => f,
@@ -58,6 +60,7 @@ impl Acc {
                 }
             }
             token::T_COUNT => self.value = self.count,
+            token::T_STDDEV | token::T_STDVAR if !f.is_finite() => self.value = f64::NAN,
             token::T_STDDEV | token::T_STDVAR => {
                 let delta = f - self.mean;
                 self.mean += delta / self.count;
@@ -186,7 +189,7 @@ impl Evaluator<'_> {
         }
         if op == token::T_COUNT_VALUES {
             let l = label_param.as_deref().unwrap_or("");
-            if !is_valid_label_name(l) {
+            if !crate::functions::labels::is_valid_label_name(l) {
                 return Err(QueryError::execution(format!("invalid label name {l:?}")));
             }
         }
@@ -225,6 +228,16 @@ impl Evaluator<'_> {
             }
         }
 
+        if op == token::T_COUNT_VALUES {
+            let label = label_param.as_deref().unwrap_or("");
+            return Ok(Val::Vector(count_values(&input, label, grid, |l| {
+                if by {
+                    l.keep(&names)
+                } else {
+                    l.without(&names)
+                }
+            })));
+        }
         let mut out: Vec<StepSeries> = Vec::new();
         for (key, members) in groups {
             self.check_interrupt()?;
@@ -262,43 +275,6 @@ impl Evaluator<'_> {
                         points,
                     });
                 }
-                token::T_COUNT_VALUES => {
-                    let label = label_param.as_deref().unwrap_or("");
-                    let mut by_value: HashMap<String, usize> = HashMap::new();
-                    let mut counts: Vec<(String, Vec<f64>)> = Vec::new();
-                    for &i in &members {
-                        for p in input.get(i).map_or(&[][..], |s| &s.points) {
-                            let v = format_value(p.f);
-                            let slot = match by_value.get(&v) {
-                                Some(&s) => s,
-                                None => {
-                                    by_value.insert(v.clone(), counts.len());
-                                    counts.push((v, vec![0.0; n]));
-                                    counts.len() - 1
-                                }
-                            };
-                            if let Some(c) = counts
-                                .get_mut(slot)
-                                .and_then(|c| c.1.get_mut(grid.index(p.t)))
-                            {
-                                *c += 1.0;
-                            }
-                        }
-                    }
-                    for (v, cs) in counts {
-                        let points = cs
-                            .into_iter()
-                            .enumerate()
-                            .filter(|(_, c)| *c > 0.0)
-                            .map(|(i, c)| FPoint { t: grid.t(i), f: c })
-                            .collect();
-                        out.push(StepSeries {
-                            metric: key.with(label, &v),
-                            drop_name: false,
-                            points,
-                        });
-                    }
-                }
                 _ => {
                     let mut accs = vec![Acc::default(); n];
                     for &i in &members {
@@ -326,11 +302,51 @@ impl Evaluator<'_> {
             }
         }
         out.retain(|s| !s.points.is_empty());
-        if op == token::T_COUNT_VALUES {
-            out = super::merge_same_labels(out)?;
-        }
         Ok(Val::Vector(out))
     }
+}
+
+/// `count_values(label, v)`: the value is written into `label` first, then
+/// series are grouped (so `by`/`without` may see or overwrite that label) and
+/// counted per step.
+fn count_values(
+    input: &[StepSeries],
+    label: &str,
+    grid: Grid,
+    group_key: impl Fn(&Labels) -> Labels,
+) -> Vec<StepSeries> {
+    let n = grid.len();
+    let mut slots: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<(Labels, Vec<f64>)> = Vec::new();
+    for s in input {
+        for p in &s.points {
+            let value = format_value(p.f);
+            let key = group_key(&s.metric.with(label, &value)).with(label, &value);
+            let slot = match slots.get(&key) {
+                Some(&i) => i,
+                None => {
+                    slots.insert(key.clone(), out.len());
+                    out.push((key, vec![0.0; n]));
+                    out.len() - 1
+                }
+            };
+            if let Some(c) = out.get_mut(slot).and_then(|o| o.1.get_mut(grid.index(p.t))) {
+                *c += 1.0;
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(metric, counts)| StepSeries {
+            metric,
+            drop_name: false,
+            points: counts
+                .into_iter()
+                .enumerate()
+                .filter(|(_, c)| *c > 0.0)
+                .map(|(i, f)| FPoint { t: grid.t(i), f })
+                .collect(),
+        })
+        .collect()
 }
 
 /// `topk`/`bottomk`/`limitk`/`limit_ratio` for one group: the selected members
@@ -430,13 +446,4 @@ fn ratio_selected(s: Option<&StepSeries>, r: f64) -> bool {
     } else {
         pos >= 1.0 + r
     }
-}
-
-/// Whether `s` is a valid Prometheus label name.
-fn is_valid_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

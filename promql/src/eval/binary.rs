@@ -212,7 +212,8 @@ impl Evaluator<'_> {
             let Some(tl) = one_by_sig.get(&sig) else {
                 continue;
             };
-            let track = m.card != Card::OneToOne || many_by_sig.get(&sig).copied().unwrap_or(0) > 1;
+            // Ambiguity is only possible when several "many" series share a signature.
+            let track = many_by_sig.get(&sig).copied().unwrap_or(0) > 1;
             let mut j = 0;
             for p in &ls.points {
                 while tl.get(j).is_some_and(|e| e.0 < p.t) {
@@ -222,12 +223,7 @@ impl Evaluator<'_> {
                 if t != p.t {
                     continue;
                 }
-                let (l, r) = if swapped { (rf, p.f) } else { (p.f, rf) };
-                let Some(v) = apply_bool(op, l, r, return_bool) else {
-                    continue;
-                };
-                let key = (li, ri);
-                let oi = match out_index.get(&key) {
+                let oi = match out_index.get(&(li, ri)) {
                     Some(&oi) => oi,
                     None => {
                         let metric = result_metric(&ls.metric, one.get(ri).map(|s| &s.metric), m);
@@ -236,10 +232,12 @@ impl Evaluator<'_> {
                             drop_name: drop_name || ls.drop_name,
                             points: Vec::new(),
                         });
-                        out_index.insert(key, outputs.len() - 1);
+                        out_index.insert((li, ri), outputs.len() - 1);
                         outputs.len() - 1
                     }
                 };
+                // Matching errors are raised before comparison filtering, as in
+                // Prometheus: a filter must not hide an ambiguous match.
                 if track {
                     let seen = matched
                         .entry(sig.clone())
@@ -263,8 +261,11 @@ impl Evaluator<'_> {
                     }
                     seen.push(metric);
                 }
-                if let Some(o) = outputs.get_mut(oi) {
-                    o.points.push(FPoint { t: p.t, f: v });
+                let (l, r) = if swapped { (rf, p.f) } else { (p.f, rf) };
+                if let Some(v) = apply_bool(op, l, r, return_bool) {
+                    if let Some(o) = outputs.get_mut(oi) {
+                        o.points.push(FPoint { t: p.t, f: v });
+                    }
                 }
             }
         }

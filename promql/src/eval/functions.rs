@@ -440,6 +440,43 @@ impl Evaluator<'_> {
                     bucket_quantile(q.get(i).copied().unwrap_or(f64::NAN), buckets)
                 })
             }
+            EngineFunction::HistogramQuantiles => {
+                let series = self.eval_vector(need(first)?, grid)?;
+                let label = string_arg(args, 1)?;
+                if series.iter().any(|s| s.metric.has(&label)) {
+                    return Err(QueryError::execution(format!(
+                        "label {label:?} of histogram_quantiles() already exists in the input series"
+                    )));
+                }
+                let mut out = Vec::new();
+                for a in args.iter().skip(2) {
+                    let q = self.eval_scalar(a, grid)?;
+                    if let Some(bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
+                        let pos = position_of(self.query, "histogram_quantiles");
+                        let bad = *bad;
+                        self.annotations.warn(
+                            &format!(
+                                "quantile value should be between 0 and 1, got {}",
+                                go_g(bad)
+                            ),
+                            &pos,
+                        );
+                    }
+                    let value = quantile_label(q.first().copied().unwrap_or(f64::NAN));
+                    let Val::Vector(res) =
+                        self.eval_histogram(series.clone(), grid, &mut |i, buckets| {
+                            bucket_quantile(q.get(i).copied().unwrap_or(f64::NAN), buckets)
+                        })?
+                    else {
+                        continue;
+                    };
+                    out.extend(res.into_iter().map(|mut s| {
+                        s.metric = s.metric.with(&label, &value);
+                        s
+                    }));
+                }
+                Ok(Val::Vector(out))
+            }
             EngineFunction::HistogramFraction => {
                 let lo = self.eval_scalar(need(first)?, grid)?;
                 let hi = self.eval_scalar(need(args.get(1).map(|b| &**b))?, grid)?;
@@ -494,7 +531,16 @@ impl Evaluator<'_> {
                 Ok(Val::Scalar(
                     a.into_iter()
                         .zip(b)
-                        .map(|(a, b)| if max { a.max(b) } else { a.min(b) })
+                        // Go's math.Min/Max: NaN wins.
+                        .map(|(a, b)| {
+                            if a.is_nan() || b.is_nan() {
+                                f64::NAN
+                            } else if max {
+                                a.max(b)
+                            } else {
+                                a.min(b)
+                            }
+                        })
                         .collect(),
                 ))
             }
@@ -528,7 +574,9 @@ impl Evaluator<'_> {
                 );
                 continue;
             };
-            let key = s.metric.without(&["le", METRIC_NAME]);
+            // Grouped with the name still present (delayed name removal): two
+            // histograms differing only in name collide at the end, as upstream.
+            let key = s.metric.without(&["le"]);
             let g = *groups.entry(key.clone()).or_insert_with(|| {
                 members.push((key, Vec::new()));
                 members.len() - 1
@@ -581,7 +629,7 @@ impl Evaluator<'_> {
             if !points.is_empty() {
                 out.push(StepSeries {
                     metric: key,
-                    drop_name: false,
+                    drop_name: true,
                     points,
                 });
             }
@@ -605,6 +653,17 @@ fn presence(series: &[StepSeries], grid: Grid) -> Vec<bool> {
         }
     }
     present
+}
+
+/// The label value naming a quantile in `histogram_quantiles`: the shortest
+/// decimal form, with `.0` added to whole numbers (`0.0`, `0.25`, `1.0`).
+fn quantile_label(q: f64) -> String {
+    let s = go_g(q);
+    if q.is_finite() && !s.contains(['.', 'e']) {
+        format!("{s}.0")
+    } else {
+        s
+    }
 }
 
 /// An argument that must be present.

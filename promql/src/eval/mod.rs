@@ -374,7 +374,7 @@ pub(crate) fn finalize_names(series: Vec<StepSeries>) -> Result<Vec<StepSeries>,
         .into_iter()
         .map(|mut s| {
             if s.drop_name {
-                s.metric = s.metric.without_metric_name();
+                s.metric = s.metric.without_name_and_metadata();
                 s.drop_name = false;
             }
             s
