@@ -108,12 +108,23 @@ fn prometheus_promql_test_scripts() {
     let mut messages = BTreeMap::new();
     let mut categories: BTreeMap<String, usize> = BTreeMap::new();
     let (mut passed_total, mut failed_total) = (0, 0);
+    let (mut core_passed, mut core_total) = (0, 0);
     for (name, report) in &reports {
         let report = report.as_ref().unwrap_or_else(|e| panic!("{e}"));
+        let core: Vec<bool> = report
+            .outcomes
+            .iter()
+            .filter(|o| o.features.is_core())
+            .map(|o| o.result.is_ok())
+            .collect();
+        let core_ok = core.iter().filter(|ok| **ok).count();
+        core_passed += core_ok;
+        core_total += core.len();
         say(&format!(
-            "  {name}: {} passed, {} failed",
+            "  {name}: {} passed, {} failed (core: {core_ok} of {} pass)",
             report.passed(),
-            report.failed()
+            report.failed(),
+            core.len()
         ));
         for note in &report.notes {
             if verbose {
@@ -127,11 +138,20 @@ fn prometheus_promql_test_scripts() {
                 let k = key(name, o.line);
                 failed.insert(k.clone());
                 reasons.insert(k.clone(), short_reason(msg, 110));
-                messages.insert(k, format!("{}\n      {msg}", o.expr));
+                let scope = if o.features.is_core() {
+                    "core"
+                } else {
+                    "gated"
+                };
+                messages.insert(k, format!("[{scope}] {}\n      {msg}", o.expr));
                 *categories.entry(category(msg)).or_default() += 1;
             }
         }
     }
+    say(&format!(
+        "  core evals (no native histograms or feature-gated extras): {core_passed} passed, {} failed",
+        core_total - core_passed
+    ));
     let ran: BTreeSet<String> = reports.keys().cloned().collect();
     let list_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN_FAILURES);
 

@@ -9,7 +9,8 @@
 //! [`crate::MemStorage`]; `run` executes evals, including the two extra checks
 //! upstream's runner performs (`checks`: every instant eval again in range
 //! mode, and step invariance with `@`), and [`compare`] judges each outcome.
-//! [`known`] reads and writes the list of evals that are known to fail.
+//! [`known`] reads and writes the list of evals that are known to fail, and
+//! [`features`] tags evals by the optional features they need (core or not).
 //!
 //! This module is test infrastructure: it is public (hidden from the docs)
 //! only so the crate's integration test can drive it. It never panics on a
@@ -18,6 +19,7 @@
 pub(crate) mod checks;
 pub mod compare;
 pub mod expect;
+pub mod features;
 pub mod histogram;
 pub(crate) mod lexer;
 pub mod load;

@@ -15,6 +15,7 @@ use super::compare::{
     check_annotations, check_failure, check_sorted, compare_result, compare_scalar, compare_vector,
 };
 use super::expect::{EvalCmd, EvalTime};
+use super::features::{classify, Features, Scope};
 use super::load::load;
 use super::script::{parse_script, Command};
 use crate::{Engine, EngineOptions, MemStorage, QueryError, QueryResult, Sample, Value};
@@ -28,6 +29,8 @@ pub struct EvalOutcome {
     pub expr: String,
     /// `Ok` when every check passed; otherwise why not.
     pub result: Result<(), String>,
+    /// The optional features the eval depends on (default for a malformed block).
+    pub features: Features,
 }
 
 /// Everything one script produced.
@@ -67,10 +70,15 @@ pub fn run_script(text: &str) -> ScriptReport {
     let engine = test_engine();
     let mut storage = MemStorage::new();
     let mut report = ScriptReport::default();
+    let mut scope = Scope::default();
     for cmd in parse_script(text) {
         match cmd {
-            Command::Clear => storage.clear(),
+            Command::Clear => {
+                storage.clear();
+                scope = Scope::default();
+            }
             Command::Load(l) => {
+                scope.add_load(&l);
                 let notes = load(&mut storage, &l);
                 if !notes.is_empty() {
                     report
@@ -82,6 +90,7 @@ pub fn run_script(text: &str) -> ScriptReport {
                 line,
                 expr: String::new(),
                 result: Err(format!("cannot parse block: {message}")),
+                features: Features::default(),
             }),
             Command::Eval(e) => {
                 let result = catch_unwind(AssertUnwindSafe(|| run_eval(&engine, &storage, &e)))
@@ -90,6 +99,7 @@ pub fn run_script(text: &str) -> ScriptReport {
                     line: e.line,
                     expr: e.expr.clone(),
                     result,
+                    features: classify(&e, &scope),
                 });
             }
         }
