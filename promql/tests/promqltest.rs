@@ -107,6 +107,7 @@ fn prometheus_promql_test_scripts() {
     let mut reasons = BTreeMap::new();
     let mut messages = BTreeMap::new();
     let mut categories: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failed_by_tag: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut passed_total, mut failed_total) = (0, 0);
     let (mut core_passed, mut core_total) = (0, 0);
     for (name, report) in &reports {
@@ -138,10 +139,14 @@ fn prometheus_promql_test_scripts() {
                 let k = key(name, o.line);
                 failed.insert(k.clone());
                 reasons.insert(k.clone(), short_reason(msg, 110));
-                let scope = if o.features.is_core() {
-                    "core"
+                let tags = o.features.tags();
+                for t in &tags {
+                    *failed_by_tag.entry(*t).or_default() += 1;
+                }
+                let scope = if tags.is_empty() {
+                    "core".to_string()
                 } else {
-                    "gated"
+                    tags.join(",")
                 };
                 messages.insert(k, format!("[{scope}] {}\n      {msg}", o.expr));
                 *categories.entry(category(msg)).or_default() += 1;
@@ -151,6 +156,14 @@ fn prometheus_promql_test_scripts() {
     say(&format!(
         "  core evals (no native histograms or feature-gated extras): {core_passed} passed, {} failed",
         core_total - core_passed
+    ));
+    let by_tag: Vec<String> = failed_by_tag
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
+    say(&format!(
+        "  failed evals by feature (an eval may count under several): {}",
+        by_tag.join(", ")
     ));
     let ran: BTreeSet<String> = reports.keys().cloned().collect();
     let list_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN_FAILURES);

@@ -60,6 +60,23 @@ impl Features {
     pub fn is_core(&self) -> bool {
         *self == Features::default()
     }
+
+    /// Short names of the features present (`NH`, `EXP`, `DX`, `ERS`, `FILL`,
+    /// `ST`, `TU`, the README's column names); empty for a core eval.
+    pub fn tags(&self) -> Vec<&'static str> {
+        [
+            (self.native_histograms, "NH"),
+            (self.experimental, "EXP"),
+            (self.duration_expr, "DX"),
+            (self.extended_range, "ERS"),
+            (self.fill, "FILL"),
+            (self.start_timestamps, "ST"),
+            (self.type_and_unit, "TU"),
+        ]
+        .into_iter()
+        .filter_map(|(on, tag)| on.then_some(tag))
+        .collect()
+    }
 }
 
 /// What the data loaded since the last `clear` contains.
@@ -288,6 +305,8 @@ mod tests {
              eval instant at 0 a + fill(0) b\n\neval instant at 0 x[step()]\n",
         );
         assert!(t[0].experimental && !t[0].is_core());
+        assert_eq!(t[0].tags(), vec!["EXP"]);
+        assert!(t[1].tags().is_empty());
         assert!(t[1].is_core(), "{:?}", t[1]);
         assert!(t[2].duration_expr);
         assert!(t[3].is_core(), "{:?}", t[3]);
