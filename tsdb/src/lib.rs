@@ -24,7 +24,8 @@ mod wal;
 pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use index::{
-    label_names_for, label_values_for, postings_for_matchers, IndexError, IndexReader, MemPostings, PostingsStats,
+    label_names_for, label_values_for, postings_for_matchers, ChunkMeta, IndexError, IndexFile, IndexReader, MemPostings,
+    PostingsStats,
 };
 pub use chunks::{
     ChunkBytes, ChunkFileError, ChunkReader, ChunkRef, ChunkStore, ChunkWriter, DEFAULT_MAX_SEGMENT_BYTES,

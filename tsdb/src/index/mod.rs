@@ -3,7 +3,8 @@
 //! Postings map a label pair (`job="node"`) to the set of series refs that carry
 //! it, as a roaring bitmap of `u32`. Two implementations answer the same
 //! [`IndexReader`] questions: [`MemPostings`] for the head (mutable, behind a
-//! read/write lock) and the block index file reader (immutable, mmapped).
+//! read/write lock) and [`IndexFile`], the block index file reader (immutable,
+//! mmapped), whose writer sits beside it (format in `docs/format/index.md`).
 //! [`postings_for_matchers`] turns a selector into a bitmap using only these
 //! questions, so the head and blocks share one matcher evaluation.
 //!
@@ -12,15 +13,34 @@
 //! "label absent").
 
 mod error;
+mod format;
 mod matchers;
 mod postings;
+mod reader;
+#[cfg(test)]
+mod tests;
+mod writer;
 
 pub use error::IndexError;
 pub use matchers::{label_names_for, label_values_for, postings_for_matchers};
 pub use postings::{MemPostings, PostingsStats};
+pub use reader::IndexFile;
+pub(crate) use writer::write_index;
 
+use crate::chunks::ChunkRef;
 use crate::labels::Symbol;
 use roaring::RoaringBitmap;
+
+/// Where one chunk of a series is and which samples it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkMeta {
+    /// Timestamp of the chunk's first sample, ms (inclusive).
+    pub min_time: i64,
+    /// Timestamp of the chunk's last sample, ms (inclusive).
+    pub max_time: i64,
+    /// Location of the chunk in the block's chunk segments.
+    pub chunk_ref: ChunkRef,
+}
 
 /// Read access to an index: the questions matcher evaluation and the label APIs ask.
 ///
