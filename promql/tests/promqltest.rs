@@ -169,7 +169,12 @@ fn prometheus_promql_test_scripts() {
     let list_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN_FAILURES);
 
     if verbose {
-        for (k, m) in &messages {
+        let mut ordered: Vec<(&String, &String)> = messages.iter().collect();
+        ordered.sort_by_key(|(k, _)| {
+            let (file, line) = k.rsplit_once(':').unwrap_or((k.as_str(), "0"));
+            (file.to_string(), line.parse::<usize>().unwrap_or(0))
+        });
+        for (k, m) in ordered {
             say(&format!("  FAIL {k}: {m}"));
         }
         let mut by_count: Vec<(&String, &usize)> = categories.iter().collect();
