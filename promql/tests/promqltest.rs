@@ -138,7 +138,6 @@ fn prometheus_promql_test_scripts() {
             if let Err(msg) = &o.result {
                 let k = key(name, o.line);
                 failed.insert(k.clone());
-                reasons.insert(k.clone(), short_reason(msg, 110));
                 let tags = o.features.tags();
                 for t in &tags {
                     *failed_by_tag.entry(*t).or_default() += 1;
@@ -148,6 +147,7 @@ fn prometheus_promql_test_scripts() {
                 } else {
                     tags.join(",")
                 };
+                reasons.insert(k.clone(), format!("[{scope}] {}", short_reason(msg, 110)));
                 messages.insert(k, format!("[{scope}] {}\n      {msg}", o.expr));
                 *categories.entry(category(msg)).or_default() += 1;
             }
