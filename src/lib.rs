@@ -5,3 +5,4 @@
 pub mod bench;
 pub mod http;
 pub mod server;
+pub mod storage;

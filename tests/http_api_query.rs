@@ -8,6 +8,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use support::{SeriesSpec, TestApi};
+use tower::ServiceExt;
 
 /// Samples every 15 s from 0 to 600 s.
 fn every_15s(v: f64) -> Vec<(i64, f64)> {
@@ -525,4 +526,26 @@ async fn g12_unknown_path_is_json_404() {
 /// Percent-encodes everything but unreserved characters.
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn g11_gzip_when_asked_never_zstd() {
+    use std::io::Read as _;
+    let api = api();
+    let request = |enc: &str| {
+        Request::get("/api/v1/query_range?query=up&start=0&end=600&step=15")
+            .header(header::ACCEPT_ENCODING, enc)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let plain = api.get("/api/v1/query_range?query=up&start=0&end=600&step=15").await;
+    let resp = api.router().oneshot(request("zstd, br, gzip")).await.expect("infallible");
+    assert_eq!(resp.headers().get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()), Some("gzip"));
+    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.expect("body").to_bytes();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).expect("valid gzip");
+    assert_eq!(text, plain.body);
+    // zstd alone is not offered back: the body comes uncompressed.
+    let resp = api.router().oneshot(request("zstd")).await.expect("infallible");
+    assert!(resp.headers().get(header::CONTENT_ENCODING).is_none());
 }

@@ -2,6 +2,7 @@
 
 pub mod api_error;
 pub mod format;
+pub mod labels;
 pub mod params;
 pub mod query;
 pub mod read_state;

@@ -9,12 +9,16 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use tower_http::compression::CompressionLayer;
 use promlite_promql::{Engine, Storage};
+use promlite_tsdb::Db;
 
 /// State shared by every read-API handler; cheap to clone.
 #[derive(Clone)]
 pub struct ReadState {
-    /// The engine's view of the database (see `crate::storage`).
+    /// The database, for label names/values, series and cardinality statistics.
+    pub db: Db,
+    /// The engine's view of `db` (see `crate::storage`).
     pub storage: Arc<dyn Storage>,
     /// The PromQL engine; its options hold the default timeout and lookback.
     pub engine: Engine,
@@ -23,14 +27,13 @@ pub struct ReadState {
 }
 
 impl ReadState {
-    /// State over `storage` with the given engine and server facts.
-    pub fn new(storage: Arc<dyn Storage>, engine: Engine, info: ServerInfo) -> Self {
-        ReadState {
-            storage,
-            engine,
-            info: Arc::new(info),
-        }
+    /// State over `db` with the given engine and server facts; the storage
+    /// adapter is built here so every handler reads the same view.
+    pub fn new(db: Db, engine: Engine, info: ServerInfo) -> Self {
+        let storage: Arc<dyn Storage> = Arc::new(crate::storage::TsdbStorage::new(db.clone()));
+        ReadState { db, storage, engine, info: Arc::new(info) }
     }
+
 }
 
 /// Facts about the running server for `/api/v1/status/*`.
@@ -74,40 +77,26 @@ pub fn now_ms() -> i64 {
 /// The read API's routes, each answering GET and POST (Grafana and its
 /// client libraries use both, and retry a POST refused with 405 as GET).
 pub fn routes() -> Router<ReadState> {
-    use super::{query, status};
+    use super::{labels, query, status};
     Router::new()
         .route("/", get(status::root).post(status::root))
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
-        .route(
-            "/api/v1/query_exemplars",
-            get(query::exemplars).post(query::exemplars),
-        )
-        .route(
-            "/api/v1/format_query",
-            get(query::format_query).post(query::format_query),
-        )
-        .route(
-            "/api/v1/status/buildinfo",
-            get(status::buildinfo).post(status::buildinfo),
-        )
-        .route(
-            "/api/v1/status/runtimeinfo",
-            get(status::runtimeinfo).post(status::runtimeinfo),
-        )
-        .route(
-            "/api/v1/status/flags",
-            get(status::flags).post(status::flags),
-        )
-        .route(
-            "/api/v1/status/config",
-            get(status::config).post(status::config),
-        )
+        .route("/api/v1/query_exemplars", get(query::exemplars).post(query::exemplars))
+        .route("/api/v1/format_query", get(query::format_query).post(query::format_query))
+        .route("/api/v1/labels", get(labels::label_names).post(labels::label_names))
+        .route("/api/v1/label/{name}/values", get(labels::label_values).post(labels::label_values))
+        .route("/api/v1/series", get(labels::series).post(labels::series))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo).post(status::buildinfo))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo).post(status::runtimeinfo))
+        .route("/api/v1/status/flags", get(status::flags).post(status::flags))
+        .route("/api/v1/status/config", get(status::config).post(status::config))
+        .route("/api/v1/status/tsdb", get(status::tsdb).post(status::tsdb))
         .route("/api/v1/rules", get(status::rules).post(status::rules))
         .route("/api/v1/alerts", get(status::alerts).post(status::alerts))
-        .route(
-            "/api/v1/targets",
-            get(status::targets).post(status::targets),
-        )
+        .route("/api/v1/targets", get(status::targets).post(status::targets))
         .fallback(super::api_error::not_found)
+        // Grafana's resource proxy decodes gzip, deflate and br but never zstd
+        // (checklist G11); gzip alone is what every client sends and accepts.
+        .layer(CompressionLayer::new().no_br().no_deflate().no_zstd())
 }

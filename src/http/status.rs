@@ -14,12 +14,18 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
+use super::api_error::ApiError;
 use super::format::{self, JsonBody};
+use super::params::Params;
 use super::read_state::ReadState;
 
 /// The Prometheus release whose HTTP API promlite implements; reported as
 /// `version` in buildinfo so clients enable the matching features.
 pub const EMULATED_PROMETHEUS_VERSION: &str = "3.5.0";
+
+/// Entries per list in `/api/v1/status/tsdb` unless `limit` says otherwise
+/// (Prometheus's default).
+const DEFAULT_TSDB_STATUS_LIMIT: usize = 10;
 
 /// `/api/v1/status/buildinfo`.
 pub async fn buildinfo() -> JsonBody {
@@ -153,6 +159,59 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+/// `/api/v1/status/tsdb`: head cardinality from the postings index, each list
+/// cut to `limit` entries (default 10, must be positive, as in Prometheus).
+pub async fn tsdb(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+    let limit = match params.get_non_empty("limit") {
+        None => DEFAULT_TSDB_STATUS_LIMIT,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| ApiError::BadData("limit must be a positive number".to_owned()))?,
+    };
+    let stats = tokio::task::spawn_blocking(move || state.db.stats_with_limit(limit))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(format::success(
+        |out| {
+            // An empty head reports the inverted range Prometheus reports.
+            let _ = write!(
+                out,
+                r#"{{"headStats":{{"numSeries":{},"numLabelPairs":{},"minTime":{},"maxTime":{}}}"#,
+                stats.num_series,
+                stats.postings.num_label_pairs,
+                stats.head_min_time_ms.unwrap_or(i64::MAX),
+                stats.head_max_time_ms.unwrap_or(i64::MIN),
+            );
+            let p = &stats.postings;
+            push_counts(out, "seriesCountByMetricName", &p.series_count_by_metric_name);
+            push_counts(out, "labelValueCountByLabelName", &p.label_value_count_by_label_name);
+            push_counts(out, "memoryInBytesByLabelName", &p.memory_in_bytes_by_label_name);
+            push_counts(out, "seriesCountByLabelValuePair", &p.series_count_by_label_value_pair);
+            out.push('}');
+        },
+        &[],
+        &[],
+    ))
+}
+
+/// Appends `,"<key>":[{"name":…,"value":…},…]`.
+fn push_counts(out: &mut String, key: &str, counts: &[(String, u64)]) {
+    out.push(',');
+    format::push_str(out, key);
+    out.push_str(":[");
+    for (i, (name, value)) in counts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r#"{"name":"#);
+        format::push_str(out, name);
+        let _ = write!(out, r#","value":{value}}}"#);
+    }
+    out.push(']');
 }
 
 #[cfg(test)]

@@ -1,16 +1,15 @@
 //! In-process harness for the HTTP API tests: builds the router over a fresh
-//! store filled with the given series, and sends requests through
+//! database in a temp dir, filled with the given series, and sends requests through
 //! `tower::ServiceExt::oneshot` (no sockets).
 #![allow(dead_code)] // each test binary uses a different part of the harness
-
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use promlite::http::read_state::{self, ReadState, ServerInfo};
-use promlite_promql::{Engine, EngineOptions, Labels, MemStorage};
+use promlite_promql::{Engine, EngineOptions};
+use promlite_tsdb::{Db, Labels, Options};
 use tower::ServiceExt;
 
 /// One series to load: labels as `(name, value)` pairs and `(t_ms, value)` samples.
@@ -22,6 +21,9 @@ pub struct SeriesSpec<'a> {
 /// A router over a store holding exactly the given series.
 pub struct TestApi {
     router: Router,
+    /// The database behind the router, for tests that add data later.
+    pub db: Db,
+    _dir: tempfile::TempDir,
 }
 
 /// A response: status, content type and body text.
@@ -48,21 +50,23 @@ impl TestApi {
 
     /// An API over the given series.
     pub fn with_series(series: &[SeriesSpec<'_>]) -> Self {
-        let mut storage = MemStorage::new();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(dir.path(), Options::default()).expect("open db");
+        let mut app = db.appender();
         for s in series {
-            let labels = Labels::from_pairs(s.labels.iter().copied());
+            let labels = Labels::from_pairs(s.labels.iter().copied()).expect("valid labels");
             for &(t, v) in &s.samples {
-                storage.add(labels.clone(), t, v);
+                app.append(&labels, t, v).expect("append");
             }
         }
-        let state = ReadState::new(
-            Arc::new(storage),
-            Engine::new(EngineOptions::default()),
-            ServerInfo::default(),
-        );
-        TestApi {
-            router: read_state::routes().with_state(state),
-        }
+        app.commit().expect("commit");
+        let state = ReadState::new(db.clone(), Engine::new(EngineOptions::default()), ServerInfo::default());
+        TestApi { router: read_state::routes().with_state(state), db, _dir: dir }
+    }
+
+    /// The router, for requests that need the raw response.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// Sends a GET.

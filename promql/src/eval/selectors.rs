@@ -11,7 +11,7 @@ use promql_parser::parser::{MatrixSelector, VectorSelector};
 
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
-use crate::storage::{MatchOp, Matcher, StorageSeries};
+use crate::storage::{MatchOp, Matcher};
 use crate::value::{is_stale_nan, FPoint, Labels, Series, METRIC_NAME};
 
 /// Where a range window sits relative to each step.
@@ -59,25 +59,6 @@ impl Slider {
         }
         points.get(self.lo..self.hi).unwrap_or(&[])
     }
-}
-
-/// Reads one series' samples into `buf` (cleared first) and drops stale
-/// markers, which never belong to a range; returns how many samples were read.
-pub(crate) fn read_range_samples(
-    s: &dyn StorageSeries,
-    buf: &mut Vec<FPoint>,
-    max_samples: usize,
-) -> Result<u64, QueryError> {
-    buf.clear();
-    s.read_floats(buf)?;
-    let read = buf.len() as u64;
-    buf.retain(|p| !is_stale_nan(p.f));
-    if buf.len() > max_samples {
-        return Err(QueryError::TooManySamples {
-            stage: "query execution",
-        });
-    }
-    Ok(read)
 }
 
 /// Converts a parsed selector's name and matchers into storage matchers.
@@ -133,7 +114,7 @@ fn lookback_value(
     (p.t > end - lookback && p.t <= end && !is_stale_nan(p.f)).then_some(v)
 }
 
-impl<'a> Evaluator<'a> {
+impl Evaluator<'_> {
     /// Evaluates `m{...} offset o @ a` at every step.
     pub(crate) fn eval_vector_selector(
         &mut self,
@@ -208,12 +189,14 @@ impl<'a> Evaluator<'a> {
         Ok(out)
     }
 
-    /// Selects the series of a matrix selector covering every window of the grid.
-    pub(crate) fn select_matrix(
+    /// Reads every series of a matrix selector once and calls `f` with its
+    /// non-stale samples covering all of the grid's windows.
+    pub(crate) fn for_each_matrix_series(
         &mut self,
         ms: &MatrixSelector,
         grid: Grid,
-    ) -> Result<(Vec<Box<dyn StorageSeries + 'a>>, Windows), QueryError> {
+        f: &mut dyn FnMut(&Labels, &[FPoint], &Windows) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         let vs = &ms.vs;
         let matchers = selector_matchers(vs)?;
         let win = Windows {
@@ -225,23 +208,14 @@ impl<'a> Evaluator<'a> {
         let selected =
             self.storage
                 .select(&matchers, min_end.saturating_sub(win.range) + 1, max_end)?;
-        Ok((selected, win))
-    }
-
-    /// Reads every series of a matrix selector once and calls `f` with its
-    /// non-stale samples covering all of the grid's windows.
-    pub(crate) fn for_each_matrix_series(
-        &mut self,
-        ms: &MatrixSelector,
-        grid: Grid,
-        f: &mut dyn FnMut(&Labels, &[FPoint], &Windows) -> Result<(), QueryError>,
-    ) -> Result<(), QueryError> {
-        let (selected, win) = self.select_matrix(ms, grid)?;
         let mut buf = std::mem::take(&mut self.buf);
         for s in &selected {
             self.check_interrupt()?;
-            self.stats.samples_loaded +=
-                read_range_samples(s.as_ref(), &mut buf, self.opts.max_samples)?;
+            buf.clear();
+            s.read_floats(&mut buf)?;
+            self.stats.samples_loaded += buf.len() as u64;
+            buf.retain(|p| !is_stale_nan(p.f));
+            self.check_samples(buf.len())?;
             f(s.labels(), &buf, &win)?;
         }
         self.buf = buf;

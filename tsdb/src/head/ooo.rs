@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use super::series::{ChunkSnap, SnapBytes};
+use super::series::ChunkSnap;
 use crate::chunkenc::XorChunk;
 use crate::error::AppendError;
 
@@ -58,12 +58,6 @@ impl OooChunks {
         }
     }
 
-    /// Value bits buffered at `t`, if any (cut chunks are not searched).
-    pub(crate) fn buffered(&self, t: i64) -> Option<u64> {
-        let i = self.buffer.binary_search_by_key(&t, |&(bt, _)| bt).ok()?;
-        self.buffer.get(i).map(|&(_, b)| b)
-    }
-
     fn cut(&mut self) {
         if let Some(c) = encode(&self.buffer) {
             self.chunks.push(c);
@@ -83,7 +77,7 @@ impl OooChunks {
                 out.push(ChunkSnap {
                     min_t: *lo,
                     max_t: *hi,
-                    bytes: SnapBytes::Heap(Arc::clone(bytes)),
+                    bytes: Arc::clone(bytes),
                     out_of_order: true,
                 });
             }
@@ -98,7 +92,7 @@ impl OooChunks {
             out.push(ChunkSnap {
                 min_t: lo,
                 max_t: hi,
-                bytes: SnapBytes::Heap(bytes),
+                bytes,
                 out_of_order: true,
             });
         }
@@ -130,7 +124,7 @@ mod tests {
         snaps
             .iter()
             .map(|s| {
-                let mut it = XorIterator::new(s.bytes.as_slice());
+                let mut it = XorIterator::new(&s.bytes);
                 let mut ts = Vec::new();
                 while it.next() {
                     ts.push(it.at().0);

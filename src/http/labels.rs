@@ -1,0 +1,201 @@
+//! Metadata lookups answered from the postings index: `/api/v1/labels`,
+//! `/api/v1/label/<name>/values` and `/api/v1/series`.
+//!
+//! Grafana calls these constantly (metrics browser, code completion, template
+//! variables, ad-hoc filters), so they never read samples: label names and
+//! values come from the index of the series selected by `match[]`. Parameters
+//! and messages follow Prometheus's `web/api/v1/api.go` (`labelNames`,
+//! `labelValues`, `series`): several `match[]` are a union, each must have a
+//! matcher that does not match the empty string, results are sorted, and
+//! `limit` cuts them with the warning [`TRUNCATED_WARNING`].
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, State};
+use promlite_tsdb::Matcher;
+
+use super::api_error::ApiError;
+use super::format::{self, JsonBody};
+use super::params::Params;
+use super::query::TRUNCATED_WARNING;
+use super::read_state::ReadState;
+
+/// `/api/v1/labels`: sorted label names of the selected series.
+pub async fn label_names(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+    let limit = params.limit()?;
+    let (start, end) = params.time_range()?;
+    let matcher_sets = match_params(&params)?;
+    let names = blocking(move || {
+        let q = state.db.querier(start, end).map_err(ApiError::internal)?;
+        let mut names = BTreeSet::new();
+        for matchers in selector_sets(&matcher_sets) {
+            names.extend(q.label_names(matchers).map_err(ApiError::internal)?.iter().map(|s| s.to_string()));
+        }
+        Ok(names)
+    })
+    .await?;
+    Ok(string_list(names, limit))
+}
+
+/// `/api/v1/label/<name>/values`: sorted values of one label. `<name>` may be
+/// `U__`-escaped for names outside the legacy character set.
+pub async fn label_values(
+    State(state): State<ReadState>,
+    Path(raw_name): Path<String>,
+    params: Params,
+) -> Result<JsonBody, ApiError> {
+    let name = unescape_label_name(&raw_name);
+    if name.is_empty() {
+        return Err(ApiError::BadData(format!("invalid label name: {name:?}")));
+    }
+    let limit = params.limit()?;
+    let (start, end) = params.time_range()?;
+    let matcher_sets = match_params(&params)?;
+    let values = blocking(move || {
+        let q = state.db.querier(start, end).map_err(ApiError::internal)?;
+        let mut values = BTreeSet::new();
+        for matchers in selector_sets(&matcher_sets) {
+            values.extend(q.label_values(&name, matchers).map_err(ApiError::internal)?.iter().map(|s| s.to_string()));
+        }
+        Ok(values)
+    })
+    .await?;
+    Ok(string_list(values, limit))
+}
+
+/// `/api/v1/series`: the label sets of the series selected by `match[]`.
+pub async fn series(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+    if params.get_all("match[]").next().is_none() {
+        return Err(ApiError::BadData("no match[] parameter provided".to_owned()));
+    }
+    let limit = params.limit()?;
+    let (start, end) = params.time_range()?;
+    let matcher_sets = match_params(&params)?;
+    let series = blocking(move || {
+        let q = state.db.querier(start, end).map_err(ApiError::internal)?;
+        let mut all = BTreeSet::new();
+        for matchers in &matcher_sets {
+            all.extend(q.select(matchers).map_err(ApiError::internal)?.into_iter().map(|s| s.labels().clone()));
+        }
+        Ok(all)
+    })
+    .await?;
+    let (series, warnings) = apply_limit(series, limit);
+    Ok(format::success(
+        |out| {
+            out.push('[');
+            for (i, labels) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                format::push_label_pairs(out, labels.iter().map(|l| (&*l.name, &*l.value)));
+            }
+            out.push(']');
+        },
+        &warnings,
+        &[],
+    ))
+}
+
+/// Runs index work off the async threads: a regex over a million label values
+/// takes long enough to stall other requests.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+}
+
+/// No `match[]` means one lookup without matchers.
+fn selector_sets(sets: &[Vec<Matcher>]) -> Vec<&[Matcher]> {
+    if sets.is_empty() {
+        vec![&[]]
+    } else {
+        sets.iter().map(Vec::as_slice).collect()
+    }
+}
+
+/// Parses every `match[]` selector into matcher sets (Prometheus
+/// `parseMatchersParam`): each must hold a matcher that rejects `""`.
+pub fn match_params(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
+    let mut sets = Vec::new();
+    for selector in params.get_all("match[]") {
+        sets.extend(crate::storage::parse_selector(selector).map_err(ApiError::BadData)?);
+    }
+    if sets.iter().any(|set| set.iter().all(Matcher::matches_empty)) {
+        return Err(ApiError::BadData("match[] must contain at least one non-empty matcher".to_owned()));
+    }
+    Ok(sets)
+}
+
+/// Keeps at most `limit` items, with the truncation warning when cut.
+fn apply_limit<T>(items: BTreeSet<T>, limit: Option<usize>) -> (Vec<T>, Vec<String>) {
+    let truncated = limit.is_some_and(|l| items.len() > l);
+    let items: Vec<T> = items.into_iter().take(limit.unwrap_or(usize::MAX)).collect();
+    let warnings = if truncated { vec![TRUNCATED_WARNING.to_owned()] } else { Vec::new() };
+    (items, warnings)
+}
+
+/// A sorted JSON list of strings, cut to `limit`.
+fn string_list(items: BTreeSet<String>, limit: Option<usize>) -> JsonBody {
+    let (items, warnings) = apply_limit(items, limit);
+    format::success(|out| format::push_str_array(out, items.iter().map(String::as_str)), &warnings, &[])
+}
+
+/// Undoes Prometheus's `U__` value-encoding escape of label names
+/// (`U__http_2e_status__code` → `http.status_code`: `__` is `_`, `_<hex>_` a
+/// code point). A name that is not validly escaped is returned unchanged, as
+/// Prometheus's `model.UnescapeName` does.
+pub fn unescape_label_name(name: &str) -> String {
+    let Some(escaped) = name.strip_prefix("U__") else { return name.to_owned() };
+    let mut out = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c);
+            continue;
+        }
+        let mut code: u32 = 0;
+        let mut digits = 0;
+        loop {
+            match chars.next() {
+                Some('_') if digits == 0 => {
+                    out.push('_');
+                    break;
+                }
+                Some('_') => match char::from_u32(code) {
+                    Some(decoded) => {
+                        out.push(decoded);
+                        break;
+                    }
+                    None => return name.to_owned(),
+                },
+                Some(h) if digits < 6 => match h.to_digit(16) {
+                    Some(d) => {
+                        code = code * 16 + d;
+                        digits += 1;
+                    }
+                    None => return name.to_owned(),
+                },
+                _ => return name.to_owned(),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescapes_u_names() {
+        assert_eq!(unescape_label_name("U__http_2e_status__code"), "http.status_code");
+        assert_eq!(unescape_label_name("job"), "job");
+        assert_eq!(unescape_label_name("U__a_1f600_b"), "a😀b");
+        // Invalid escapes are kept as written.
+        assert_eq!(unescape_label_name("U__a_zz_"), "U__a_zz_");
+        assert_eq!(unescape_label_name("U__a_"), "U__a_");
+        assert_eq!(unescape_label_name("U__a_d800_"), "U__a_d800_");
+        assert_eq!(unescape_label_name("U__a_1234567_"), "U__a_1234567_");
+    }
+}

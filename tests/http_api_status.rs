@@ -1,0 +1,76 @@
+//! Status and discovery endpoints (R5–R7, H1): what Grafana's health check,
+//! flavour detection and alerting UI read.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{SeriesSpec, TestApi};
+
+#[tokio::test]
+async fn r5_buildinfo_is_prometheus_without_features() {
+    let api = TestApi::empty();
+    for r in [api.get("/api/v1/status/buildinfo").await, api.post_form("/api/v1/status/buildinfo", "").await] {
+        assert_eq!(r.status, StatusCode::OK);
+        let j = r.json();
+        assert_eq!(j["status"], "success");
+        let version = j["data"]["version"].as_str().unwrap_or_default();
+        let parts: Vec<u64> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+        assert_eq!(parts.len(), 3, "version {version:?} is not semver");
+        assert!(parts.first().is_some_and(|&major| major >= 3), "{version}");
+        assert!(j["data"].get("features").is_none(), "a features map makes Grafana think this is Mimir");
+        assert_eq!(j["data"]["promliteVersion"], env!("CARGO_PKG_VERSION"));
+        for key in ["revision", "branch", "buildUser", "buildDate", "goVersion"] {
+            assert!(j["data"][key].is_string(), "{key}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn r6_rules_alerts_targets_are_empty() {
+    let api = TestApi::empty();
+    let r = api.get("/api/v1/rules?type=recording&exclude_alerts=true&group_limit=10").await;
+    assert_eq!(r.body, r#"{"status":"success","data":{"groups":[]}}"#);
+    assert_eq!(api.get("/api/v1/alerts").await.body, r#"{"status":"success","data":{"alerts":[]}}"#);
+    assert_eq!(
+        api.get("/api/v1/targets").await.body,
+        r#"{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}"#
+    );
+}
+
+#[tokio::test]
+async fn r7_runtimeinfo_flags_config() {
+    let api = TestApi::empty();
+    let j = api.get("/api/v1/status/runtimeinfo").await.json();
+    assert_eq!(j["data"]["storageRetention"], "30d");
+    assert!(j["data"]["startTime"].as_str().is_some_and(|s| s.ends_with('Z') && s.len() == 24));
+    assert_eq!(api.get("/api/v1/status/flags").await.body, r#"{"status":"success","data":{}}"#);
+    assert_eq!(api.get("/api/v1/status/config").await.body, r#"{"status":"success","data":{"yaml":""}}"#);
+}
+
+#[tokio::test]
+async fn r7_tsdb_cardinality_from_postings() {
+    let api = TestApi::with_series(&[
+        SeriesSpec { labels: &[("__name__", "up"), ("job", "a")], samples: vec![(1_000, 1.0), (2_000, 1.0)] },
+        SeriesSpec { labels: &[("__name__", "up"), ("job", "b")], samples: vec![(1_500, 1.0)] },
+        SeriesSpec { labels: &[("__name__", "other"), ("job", "a")], samples: vec![(3_000, 1.0)] },
+    ]);
+    let r = api.get("/api/v1/status/tsdb?limit=1").await;
+    assert_eq!(
+        r.body,
+        concat!(
+            r#"{"status":"success","data":{"headStats":{"numSeries":3,"numLabelPairs":4,"minTime":1000,"maxTime":3000},"#,
+            r#""seriesCountByMetricName":[{"name":"up","value":2}],"#,
+            r#""labelValueCountByLabelName":[{"name":"__name__","value":2}],"#,
+            r#""memoryInBytesByLabelName":[{"name":"__name__","value":7}],"#,
+            r#""seriesCountByLabelValuePair":[{"name":"__name__=up","value":2}]}}"#
+        )
+    );
+    let r = api.get("/api/v1/status/tsdb?limit=0").await;
+    assert_eq!(r.body, r#"{"status":"error","errorType":"bad_data","error":"limit must be a positive number"}"#);
+}
+
+#[tokio::test]
+async fn h1_root_answers_2xx() {
+    let r = TestApi::empty().get("/").await;
+    assert!(r.status.is_success());
+}
