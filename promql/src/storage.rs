@@ -14,7 +14,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::value::{FPoint, Labels};
+use crate::value::{FPoint, Labels, METRIC_NAME};
 
 /// How a [`Matcher`] compares a label value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -161,6 +161,9 @@ pub trait Storage: Send + Sync {
 #[derive(Default, Debug, Clone)]
 pub struct MemStorage {
     series: BTreeMap<Labels, Vec<FPoint>>,
+    /// Whether some series has a label name sorting before `__name__` (e.g.
+    /// `A`); then series of one metric are not contiguous in the map.
+    names_before_metric: bool,
 }
 
 impl MemStorage {
@@ -172,6 +175,9 @@ impl MemStorage {
     /// Appends a float sample. Samples of one series may come in any order; a
     /// sample with a timestamp already present replaces the old one.
     pub fn add(&mut self, labels: Labels, t_ms: i64, f: f64) {
+        if labels.iter().next().is_some_and(|l| &*l.name < METRIC_NAME) {
+            self.names_before_metric = true;
+        }
         let pts = self.series.entry(labels).or_default();
         match pts.last() {
             Some(last) if last.t < t_ms => pts.push(FPoint { t: t_ms, f }),
@@ -190,6 +196,7 @@ impl MemStorage {
     /// Removes every series.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.names_before_metric = false;
     }
 
     /// Number of series stored.
@@ -222,7 +229,23 @@ impl Storage for MemStorage {
         maxt_ms: i64,
     ) -> Result<Vec<Box<dyn StorageSeries + '_>>, StorageError> {
         let mut out: Vec<Box<dyn StorageSeries + '_>> = Vec::new();
-        for (labels, pts) in &self.series {
+        // Common case first: `name{...}`. Series of one metric are contiguous in
+        // the map (`__name__` sorts first), so only that run is scanned.
+        let name = matchers
+            .iter()
+            .find(|m| m.op == MatchOp::Equal && m.name == METRIC_NAME && !m.value.is_empty());
+        let candidates: Box<dyn Iterator<Item = (&Labels, &Vec<FPoint>)>> = match name {
+            Some(m) if !self.names_before_metric => {
+                let value = m.value.as_str();
+                Box::new(
+                    self.series
+                        .range(Labels::from_pairs([(METRIC_NAME, value)])..)
+                        .take_while(move |(l, _)| l.metric_name() == Some(value)),
+                )
+            }
+            _ => Box::new(self.series.iter()),
+        };
+        for (labels, pts) in candidates {
             if !matchers.iter().all(|m| m.matches_labels(labels)) {
                 continue;
             }

@@ -138,7 +138,6 @@ fn prometheus_promql_test_scripts() {
             if let Err(msg) = &o.result {
                 let k = key(name, o.line);
                 failed.insert(k.clone());
-                reasons.insert(k.clone(), short_reason(msg, 110));
                 let tags = o.features.tags();
                 for t in &tags {
                     *failed_by_tag.entry(*t).or_default() += 1;
@@ -148,6 +147,7 @@ fn prometheus_promql_test_scripts() {
                 } else {
                     tags.join(",")
                 };
+                reasons.insert(k.clone(), format!("[{scope}] {}", short_reason(msg, 110)));
                 messages.insert(k, format!("[{scope}] {}\n      {msg}", o.expr));
                 *categories.entry(category(msg)).or_default() += 1;
             }
@@ -169,7 +169,12 @@ fn prometheus_promql_test_scripts() {
     let list_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(KNOWN_FAILURES);
 
     if verbose {
-        for (k, m) in &messages {
+        let mut ordered: Vec<(&String, &String)> = messages.iter().collect();
+        ordered.sort_by_key(|(k, _)| {
+            let (file, line) = k.rsplit_once(':').unwrap_or((k.as_str(), "0"));
+            (file.to_string(), line.parse::<usize>().unwrap_or(0))
+        });
+        for (k, m) in ordered {
             say(&format!("  FAIL {k}: {m}"));
         }
         let mut by_count: Vec<(&String, &usize)> = categories.iter().collect();

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::chunks::ChunkStore;
 use crate::error::Error;
 use crate::head::{Appender, Head, HeadOptions, LabelLimits};
 use crate::index::PostingsStats;
@@ -25,6 +26,10 @@ use crate::querier::Querier;
 use crate::wal::{self, FsyncPolicy, OsIo, Record, WalWriter};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// Subdirectory of the head's full chunks.
+const HEAD_CHUNKS_DIR: &str = "chunks_head";
+/// Head chunk segments are sealed (and mapped) at this size (Prometheus uses 128 MiB too).
+const HEAD_CHUNK_SEGMENT_BYTES: u64 = 128 << 20;
 
 /// Settings for [`Db::open`]. Build with `Options { field: .., ..Options::default() }`
 /// so new fields keep their defaults.
@@ -146,11 +151,21 @@ impl Db {
         opts.validate()?;
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create data directory", &dir, e))?;
-        let head = Arc::new(Head::new(HeadOptions {
-            chunk_range_ms: opts.block_range_ms,
-            ooo_window_ms: opts.out_of_order_window_ms,
-            limits: opts.label_limits,
-        }));
+        // WAL replay rebuilds every head chunk, so chunk files of the last run are dropped.
+        let chunks_dir = dir.join(HEAD_CHUNKS_DIR);
+        if chunks_dir.exists() {
+            std::fs::remove_dir_all(&chunks_dir)
+                .map_err(|e| Error::io("remove old head chunks", &chunks_dir, e))?;
+        }
+        let store = ChunkStore::open(&chunks_dir, HEAD_CHUNK_SEGMENT_BYTES)?;
+        let head = Arc::new(Head::new(
+            HeadOptions {
+                chunk_range_ms: opts.block_range_ms,
+                ooo_window_ms: opts.out_of_order_window_ms,
+                limits: opts.label_limits,
+            },
+            Some(store),
+        ));
         let wal_dir = dir.join("wal");
         let next_segment = replay_wal(&wal_dir, &head)?;
         let wal = Arc::new(WalWriter::open(

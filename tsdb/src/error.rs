@@ -58,6 +58,9 @@ pub enum Error {
     /// An index (the head's postings or a block's index file) could not answer.
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
+    /// A chunk segment file could not be written or read.
+    #[error(transparent)]
+    ChunkFile(#[from] crate::chunks::ChunkFileError),
     /// The block layer failed (writing, reading or deleting a block).
     #[error("block {path}: {source}")]
     Block {

@@ -167,7 +167,7 @@ impl Series {
                 .map(|c| RawChunk {
                     min_time_ms: c.min_t,
                     max_time_ms: c.max_t,
-                    data: Arc::clone(&c.bytes),
+                    data: Arc::from(c.bytes.as_slice()),
                 })
                 .collect();
         }
@@ -198,7 +198,7 @@ fn merge(chunks: &[ChunkSnap], mint: i64, maxt: i64) -> (Vec<(i64, f64)>, Option
     let mut it = XorIterator::default();
     for (i, c) in chunks.iter().enumerate() {
         let priority = if c.out_of_order { chunks.len() + i } else { i };
-        it.reset(&c.bytes);
+        it.reset(c.bytes.as_slice());
         while it.next() {
             let (t, v) = it.at();
             if t >= mint && t <= maxt {
@@ -286,7 +286,7 @@ impl Iterator for SeriesIter<'_> {
                 }
                 let c = chunks.get(*next)?;
                 *next += 1;
-                it.reset(&c.bytes);
+                it.reset(c.bytes.as_slice());
                 *active = true;
             },
             Mode::Merged { samples, pos, .. } => {

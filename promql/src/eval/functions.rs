@@ -10,14 +10,14 @@
 use promql_parser::parser::{Call, Expr};
 
 use super::annotations::{go_g, position_of};
+use super::range_fn::{Extreme, RangeApply};
 use super::selectors::{selector_matchers, Slider, Windows};
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, parse_le, Bucket};
 use crate::functions::labels::{natural_cmp, LabelJoin, LabelReplace};
 use crate::functions::{
-    lookup, EngineFunction, FunctionSpec, Implementation, RangeKernel, RangeWindow, ValueType,
-    WindowMode,
+    lookup, EngineFunction, FunctionSpec, Implementation, RangeKernel, ValueType,
 };
 use crate::storage::MatchOp;
 use crate::value::{FPoint, Labels, METRIC_NAME};
@@ -176,52 +176,67 @@ impl Evaluator<'_> {
                 );
             }
         }
-        let mut out: Vec<StepSeries> = Vec::new();
-        let mut non_counters: Vec<String> = Vec::new();
-        let mut scratch: Vec<f64> = Vec::new();
-        let mut ps: Vec<f64> = Vec::with_capacity(params.len());
-        self.for_each_range_series(matrix_arg, grid, &mut |labels, drop_name, points, win| {
-            let mut res = Vec::new();
-            let mut slider = Slider::default();
-            for (i, t) in grid.times().enumerate() {
-                let end = win.end(t);
-                let start = end.saturating_sub(win.range);
-                let pts = slider.window(points, start, end);
-                if pts.is_empty() {
-                    continue;
-                }
-                ps.clear();
-                ps.extend(params.iter().map(|v| v.get(i).copied().unwrap_or(f64::NAN)));
-                let rw = RangeWindow {
-                    points: pts,
-                    range_start_ms: start,
-                    range_end_ms: end,
-                    eval_ts_ms: t,
-                    mode: WindowMode::Plain,
+        let extreme = match spec.name {
+            "max_over_time" => Some(Extreme::Max),
+            "min_over_time" => Some(Extreme::Min),
+            _ => None,
+        };
+        let out: Vec<StepSeries> = match unparen(matrix_arg) {
+            Expr::MatrixSelector(ms) => {
+                let (selected, win) = self.select_matrix(ms, grid)?;
+                let apply = RangeApply {
+                    kernel,
+                    params: &params,
+                    grid,
+                    win,
+                    extreme,
+                    keeps_name: spec.keeps_metric_name,
                 };
-                if let Some(v) = kernel(&rw, &ps, &mut scratch).map_err(fn_error)? {
-                    res.push(FPoint { t, f: v });
-                }
+                let applied =
+                    apply.run_selected(selected, self.interrupt(), self.opts.max_samples)?;
+                self.stats.samples_loaded += applied.samples_loaded;
+                applied.series
             }
-            if !res.is_empty() {
-                if spec.expects_counter {
-                    let name = labels.metric_name().unwrap_or("");
-                    if !COUNTER_SUFFIXES.iter().any(|s| name.ends_with(s))
-                        && !non_counters.iter().any(|n| n == name)
-                    {
-                        non_counters.push(name.to_string());
+            Expr::Subquery(sq) => {
+                let (series, win) = self.eval_subquery_inner(sq, grid)?;
+                let apply = RangeApply {
+                    kernel,
+                    params: &params,
+                    grid,
+                    win,
+                    extreme,
+                    keeps_name: spec.keeps_metric_name,
+                };
+                let mut scratch = Vec::new();
+                let mut out = Vec::with_capacity(series.len());
+                for s in series {
+                    self.check_interrupt()?;
+                    let points = apply.apply(&s.points, &mut scratch)?;
+                    if !points.is_empty() {
+                        out.push(StepSeries {
+                            metric: s.metric,
+                            drop_name: s.drop_name || !spec.keeps_metric_name,
+                            points,
+                        });
                     }
                 }
-                out.push(StepSeries {
-                    metric: labels.clone(),
-                    drop_name: drop_name || !spec.keeps_metric_name,
-                    points: res,
-                });
+                out
             }
-            Ok(())
-        })?;
+            _ => return Err(QueryError::bad_data("expected a range vector argument")),
+        };
+        let mut non_counters: Vec<&str> = Vec::new();
+        if spec.expects_counter {
+            for s in &out {
+                let name = s.metric.metric_name().unwrap_or("");
+                if !COUNTER_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+                    && !non_counters.contains(&name)
+                {
+                    non_counters.push(name);
+                }
+            }
+        }
         for name in non_counters {
-            let pos = position_of(self.query, &name);
+            let pos = position_of(self.query, name);
             self.annotations.info(
                 &format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"),
                 &pos,

@@ -16,6 +16,7 @@ mod aggregate;
 mod annotations;
 mod binary;
 mod functions;
+mod range_fn;
 mod selectors;
 mod subquery;
 
@@ -116,6 +117,30 @@ impl Val {
             Val::Vector(_) => "instant vector",
             Val::Matrix(_) => "range vector",
         }
+    }
+}
+
+/// Cancellation and deadline of one query; checked per series or step.
+#[derive(Clone, Copy)]
+pub(crate) struct Interrupt<'a> {
+    cancel: &'a CancelToken,
+    deadline: Option<Instant>,
+}
+
+impl Interrupt<'_> {
+    /// Fails when the query was canceled or ran out of time.
+    pub fn check(&self) -> Result<(), QueryError> {
+        if self.cancel.is_canceled() {
+            return Err(QueryError::Canceled {
+                stage: "query execution",
+            });
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(QueryError::Timeout {
+                stage: "query execution",
+            });
+        }
+        Ok(())
     }
 }
 
@@ -231,17 +256,15 @@ impl<'a> Evaluator<'a> {
 
     /// Fails when the query was canceled or ran out of time; called per series or node.
     pub fn check_interrupt(&self) -> Result<(), QueryError> {
-        if self.cancel.is_canceled() {
-            return Err(QueryError::Canceled {
-                stage: "query execution",
-            });
+        self.interrupt().check()
+    }
+
+    /// A copyable view of the cancellation and deadline, usable from worker threads.
+    pub fn interrupt(&self) -> Interrupt<'a> {
+        Interrupt {
+            cancel: self.cancel,
+            deadline: self.deadline,
         }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(QueryError::Timeout {
-                stage: "query execution",
-            });
-        }
-        Ok(())
     }
 
     /// Fails when holding `n` samples at once exceeds the limit; records the peak.

@@ -11,7 +11,7 @@ use promql_parser::parser::{MatrixSelector, VectorSelector};
 
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
-use crate::storage::{MatchOp, Matcher};
+use crate::storage::{MatchOp, Matcher, StorageSeries};
 use crate::value::{is_stale_nan, FPoint, Labels, Series, METRIC_NAME};
 
 /// Where a range window sits relative to each step.
@@ -59,6 +59,25 @@ impl Slider {
         }
         points.get(self.lo..self.hi).unwrap_or(&[])
     }
+}
+
+/// Reads one series' samples into `buf` (cleared first) and drops stale
+/// markers, which never belong to a range; returns how many samples were read.
+pub(crate) fn read_range_samples(
+    s: &dyn StorageSeries,
+    buf: &mut Vec<FPoint>,
+    max_samples: usize,
+) -> Result<u64, QueryError> {
+    buf.clear();
+    s.read_floats(buf)?;
+    let read = buf.len() as u64;
+    buf.retain(|p| !is_stale_nan(p.f));
+    if buf.len() > max_samples {
+        return Err(QueryError::TooManySamples {
+            stage: "query execution",
+        });
+    }
+    Ok(read)
 }
 
 /// Converts a parsed selector's name and matchers into storage matchers.
@@ -114,7 +133,7 @@ fn lookback_value(
     (p.t > end - lookback && p.t <= end && !is_stale_nan(p.f)).then_some(v)
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates `m{...} offset o @ a` at every step.
     pub(crate) fn eval_vector_selector(
         &mut self,
@@ -189,14 +208,12 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
-    /// Reads every series of a matrix selector once and calls `f` with its
-    /// non-stale samples covering all of the grid's windows.
-    pub(crate) fn for_each_matrix_series(
+    /// Selects the series of a matrix selector covering every window of the grid.
+    pub(crate) fn select_matrix(
         &mut self,
         ms: &MatrixSelector,
         grid: Grid,
-        f: &mut dyn FnMut(&Labels, &[FPoint], &Windows) -> Result<(), QueryError>,
-    ) -> Result<(), QueryError> {
+    ) -> Result<(Vec<Box<dyn StorageSeries + 'a>>, Windows), QueryError> {
         let vs = &ms.vs;
         let matchers = selector_matchers(vs)?;
         let win = Windows {
@@ -208,14 +225,23 @@ impl Evaluator<'_> {
         let selected =
             self.storage
                 .select(&matchers, min_end.saturating_sub(win.range) + 1, max_end)?;
+        Ok((selected, win))
+    }
+
+    /// Reads every series of a matrix selector once and calls `f` with its
+    /// non-stale samples covering all of the grid's windows.
+    pub(crate) fn for_each_matrix_series(
+        &mut self,
+        ms: &MatrixSelector,
+        grid: Grid,
+        f: &mut dyn FnMut(&Labels, &[FPoint], &Windows) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        let (selected, win) = self.select_matrix(ms, grid)?;
         let mut buf = std::mem::take(&mut self.buf);
         for s in &selected {
             self.check_interrupt()?;
-            buf.clear();
-            s.read_floats(&mut buf)?;
-            self.stats.samples_loaded += buf.len() as u64;
-            buf.retain(|p| !is_stale_nan(p.f));
-            self.check_samples(buf.len())?;
+            self.stats.samples_loaded +=
+                read_range_samples(s.as_ref(), &mut buf, self.opts.max_samples)?;
             f(s.labels(), &buf, &win)?;
         }
         self.buf = buf;

@@ -172,15 +172,21 @@ pub fn quantile_over_time(
     Ok(Some(quantile(q, scratch)))
 }
 
-/// `mad_over_time`: the median absolute deviation from the median.
+/// `mad_over_time`: the median absolute deviation from the median. A NaN sample
+/// makes the result NaN (Prometheus 3.x after PR 19040; before, the NaN sorted
+/// away from the median and was silently ignored).
 pub fn mad_over_time(w: &RangeWindow<'_>, _: &[f64], scratch: &mut Vec<f64>) -> KernelResult {
     if w.points.is_empty() {
         return Ok(None);
     }
+    if w.points.iter().any(|p| p.f.is_nan()) {
+        return Ok(Some(f64::NAN));
+    }
     fill_values(scratch, w.points);
     let median = quantile(0.5, scratch);
-    scratch.clear();
-    scratch.extend(w.points.iter().map(|p| (p.f - median).abs()));
+    for v in scratch.iter_mut() {
+        *v = (*v - median).abs();
+    }
     Ok(Some(quantile(0.5, scratch)))
 }
 
@@ -328,6 +334,7 @@ mod tests {
         assert_eq!(run(min_over_time, &[2.0, f64::NAN, 1.0], &[]), Some(1.0));
         assert!(run(max_over_time, &[f64::NAN, f64::NAN], &[]).is_some_and(f64::is_nan));
         assert_eq!(run(changes, &[f64::NAN, f64::NAN, 1.0], &[]), Some(1.0));
+        assert!(run(mad_over_time, &[1.0, 2.0, f64::NAN, 4.0], &[]).is_some_and(f64::is_nan));
         assert!(run(sum_over_time, &[1.0, f64::NAN], &[]).is_some_and(f64::is_nan));
         assert!(run(quantile_over_time, &[1.0], &[f64::NAN]).is_some_and(f64::is_nan));
         assert_eq!(run(quantile_over_time, &[1.0], &[2.0]), Some(f64::INFINITY));

@@ -29,6 +29,25 @@ impl LoadNotes {
     }
 }
 
+impl std::fmt::Display for LoadNotes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if self.histogram_samples > 0 {
+            parts.push(format!(
+                "{} native histogram sample(s)",
+                self.histogram_samples
+            ));
+        }
+        if self.nhcb_skipped {
+            parts.push("the NHCB conversion of load_with_nhcb".to_string());
+        }
+        if self.start_timestamps_ignored {
+            parts.push("@st start timestamps".to_string());
+        }
+        write!(f, "not loaded: {}", parts.join(", "))
+    }
+}
+
 /// Appends every sample of `cmd` to `storage`.
 pub fn load(storage: &mut MemStorage, cmd: &LoadCmd) -> LoadNotes {
     let mut notes = LoadNotes {
@@ -79,6 +98,10 @@ mod tests {
         let mut s = MemStorage::new();
         let notes = load(&mut s, cmd);
         assert_eq!(notes.histogram_samples, 1);
+        assert_eq!(
+            notes.to_string(),
+            "not loaded: 1 native histogram sample(s)"
+        );
         let a = points(&s, "a");
         assert_eq!(
             a.iter().map(|p| p.t).collect::<Vec<_>>(),

@@ -81,9 +81,7 @@ pub fn run_script(text: &str) -> ScriptReport {
                 scope.add_load(&l);
                 let notes = load(&mut storage, &l);
                 if !notes.is_empty() {
-                    report
-                        .notes
-                        .push(format!("line {}: load skipped {notes:?}", l.line));
+                    report.notes.push(format!("line {}: {notes}", l.line));
                 }
             }
             Command::Invalid { line, message } => report.outcomes.push(EvalOutcome {

@@ -9,6 +9,7 @@
 //! read past the end of the data is a [`ChunkError::Truncated`], and reads are
 //! bounded by the slice it was given.
 
+use super::varint::unzigzag;
 use super::ChunkError;
 
 /// Appends bits to a byte vector, most significant bit first.
@@ -215,18 +216,6 @@ impl<'a> BitReader<'a> {
     }
 }
 
-/// Maps a zigzag-encoded unsigned integer back to its signed value.
-#[inline]
-pub(crate) fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
-/// Maps a signed integer to its zigzag encoding (small magnitudes → small values).
-#[inline]
-pub(crate) fn zigzag(x: i64) -> u64 {
-    ((x << 1) ^ (x >> 63)) as u64
-}
-
 /// Writes `x` as an unsigned LEB128 varint into a bit stream.
 pub(crate) fn write_uvarint(w: &mut BitWriter, mut x: u64) {
     while x >= 0x80 {
@@ -284,9 +273,6 @@ mod tests {
             let buf = w.into_vec();
             let mut r = BitReader::new(&buf);
             assert_eq!(r.read_uvarint().unwrap(), x);
-        }
-        for x in [0i64, -1, 1, i64::MIN, i64::MAX] {
-            assert_eq!(unzigzag(zigzag(x)), x);
         }
         // 11 continuation bytes overflow.
         let mut r = BitReader::new(&[0xff; 11]);

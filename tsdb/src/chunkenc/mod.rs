@@ -10,9 +10,88 @@
 //! Prometheus's values where the format is Prometheus's.
 
 mod bstream;
+mod cold;
+mod dod_xor;
+mod general;
+mod gorilla;
+mod intstream;
+mod lz4;
+mod pcodec;
+mod plain;
+mod snappy;
+mod varint;
 mod xor;
+mod zstandard;
 
+pub use cold::{decode as cold_decode, encode as cold_encode, ColdCodec};
+pub use dod_xor::DodXorCodec;
+pub use gorilla::GorillaCodec;
+pub use lz4::Lz4Codec;
+pub use pcodec::PcoCodec;
+pub use plain::PlainCodec;
+pub use snappy::SnappyCodec;
 pub use xor::{XorChunk, XorIterator};
+pub use zstandard::ZstdCodec;
+
+/// Most samples one encoded run may claim; decoders refuse larger counts
+/// before allocating (16 Mi samples, 256 MiB decoded).
+pub const MAX_RUN_SAMPLES: usize = 1 << 24;
+
+/// Bytes an encoded run takes, split between timestamps and values.
+///
+/// Codecs that interleave the two (the XOR chunk) compute the split exactly;
+/// headers count towards timestamps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EncodedSize {
+    /// Bytes for timestamps and framing.
+    pub timestamps: usize,
+    /// Bytes for values.
+    pub values: usize,
+}
+
+impl EncodedSize {
+    /// All bytes of the run.
+    pub fn total(&self) -> usize {
+        self.timestamps + self.values
+    }
+}
+
+/// A sample codec: encodes a run of samples of one series and decodes it back,
+/// bit-exact (NaN payloads and stale markers included).
+///
+/// Timestamps are ms and expected increasing (every codec stays lossless on
+/// any order, but compresses worse). Decoding appends to the caller's vectors,
+/// so buffers are reused across runs.
+pub trait Codec: Send + Sync {
+    /// Short name used by reports and the CLI (`gorilla`, `cold`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Appends the encoding of `ts`/`vs` (same length) to `out`.
+    fn encode(&self, ts: &[i64], vs: &[f64], out: &mut Vec<u8>) -> Result<EncodedSize, CodecError>;
+
+    /// Decodes one run produced by [`encode`](Codec::encode), appending its samples.
+    fn decode(&self, data: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), CodecError>;
+}
+
+/// Every codec, in report order: Gorilla first (the reference), then the
+/// baseline, the column codecs, the general-purpose compressors, and cold.
+pub fn codecs() -> Vec<Box<dyn Codec>> {
+    vec![
+        Box::new(GorillaCodec::default()),
+        Box::new(PlainCodec),
+        Box::new(DodXorCodec),
+        Box::new(PcoCodec::default()),
+        Box::new(ZstdCodec::default()),
+        Box::new(Lz4Codec),
+        Box::new(SnappyCodec),
+        Box::new(ColdCodec),
+    ]
+}
+
+/// The codec named `name` (see [`Codec::name`]).
+pub fn codec_by_name(name: &str) -> Option<Box<dyn Codec>> {
+    codecs().into_iter().find(|c| c.name() == name)
+}
 
 /// One-byte tag naming how a chunk's bytes are encoded, as stored in chunk
 /// segment files. Values 0–3 are Prometheus's (`chunkenc.Encoding`); ours start
@@ -29,6 +108,9 @@ pub enum Encoding {
     Histogram = 2,
     /// Prometheus float histogram chunk (`EncFloatHistogram`); recognized, not decoded.
     FloatHistogram = 3,
+    /// promlite's cold-block encoding ([`cold_encode`]): a whole series run
+    /// per chunk, timestamps and values in columns.
+    Cold = 0x40,
 }
 
 impl Encoding {
@@ -44,6 +126,7 @@ impl Encoding {
             1 => Ok(Encoding::Xor),
             2 => Ok(Encoding::Histogram),
             3 => Ok(Encoding::FloatHistogram),
+            0x40 => Ok(Encoding::Cold),
             other => Err(ChunkError::UnknownEncoding(other)),
         }
     }
@@ -81,4 +164,72 @@ pub enum ChunkError {
     /// The encoding byte names no encoding we know.
     #[error("unknown chunk encoding byte {0:#04x}")]
     UnknownEncoding(u8),
+}
+
+/// Why a codec could not encode or decode a run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// A corrupt XOR chunk inside the run.
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
+    /// The data ended early.
+    #[error("encoded run truncated at byte {offset}")]
+    Truncated {
+        /// Byte offset of the failed read.
+        offset: usize,
+    },
+    /// The data is inconsistent.
+    #[error("corrupt encoded run at byte {offset}: {what}")]
+    Corrupt {
+        /// Byte offset where it was noticed.
+        offset: usize,
+        /// What was wrong.
+        what: &'static str,
+    },
+    /// A count or length exceeds its bound.
+    #[error("length {len} at byte {offset} exceeds the bound {max}")]
+    TooLarge {
+        /// Byte offset of the length.
+        offset: usize,
+        /// The length read.
+        len: u64,
+        /// The bound.
+        max: u64,
+    },
+    /// `encode` was given columns of different lengths.
+    #[error("{timestamps} timestamps but {values} values")]
+    LengthMismatch {
+        /// Number of timestamps.
+        timestamps: usize,
+        /// Number of values.
+        values: usize,
+    },
+    /// A third-party compressor failed.
+    #[error("{codec} failed")]
+    Library {
+        /// Codec name.
+        codec: &'static str,
+        /// The library's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Checks that the columns have the same length and fit a run.
+pub(crate) fn check_columns(ts: &[i64], vs: &[f64]) -> Result<(), CodecError> {
+    if ts.len() != vs.len() {
+        return Err(CodecError::LengthMismatch {
+            timestamps: ts.len(),
+            values: vs.len(),
+        });
+    }
+    if ts.len() > MAX_RUN_SAMPLES {
+        return Err(CodecError::TooLarge {
+            offset: 0,
+            len: ts.len() as u64,
+            max: MAX_RUN_SAMPLES as u64,
+        });
+    }
+    Ok(())
 }

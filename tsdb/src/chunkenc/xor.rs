@@ -12,7 +12,8 @@
 //! iterator is reset onto new bytes instead of rebuilt. Decoding never panics:
 //! corrupt or truncated bytes end iteration with [`XorIterator::err`] set.
 
-use super::bstream::{write_uvarint, zigzag, BitReader, BitWriter};
+use super::bstream::{write_uvarint, BitReader, BitWriter};
+use super::varint::zigzag;
 use super::ChunkError;
 
 /// Bytes of the sample-count header in front of the bit stream.
@@ -27,10 +28,8 @@ pub struct XorChunk {
     num: u16,
     first_t: i64,
     t: i64,
-    v: u64,
     t_delta: u64,
-    leading: u8,
-    trailing: u8,
+    values: XorValues,
 }
 
 impl Default for XorChunk {
@@ -49,10 +48,8 @@ impl XorChunk {
             num: 0,
             first_t: 0,
             t: 0,
-            v: 0,
             t_delta: 0,
-            leading: NO_WINDOW,
-            trailing: 0,
+            values: XorValues::new(0),
         }
     }
 
@@ -74,14 +71,10 @@ impl XorChunk {
         if let Some(err) = it.err.take() {
             return Err(err);
         }
-        let (t, v, t_delta) = (it.t, it.v, it.t_delta);
+        let (t, t_delta) = (it.t, it.t_delta);
         // Prometheus's appender takes the window from its iterator, whose
         // window starts at (0, 0), and only an empty chunk gets "no window".
-        let (leading, trailing) = if n == 0 {
-            (NO_WINDOW, 0)
-        } else {
-            (it.leading, it.trailing)
-        };
+        let values = if n == 0 { XorValues::new(0) } else { it.values };
         let used_bits = HEADER_BYTES * 8 + it.br.position_bits();
         let used_bytes = used_bits.div_ceil(8);
         bytes.truncate(used_bytes);
@@ -97,10 +90,8 @@ impl XorChunk {
             num: n,
             first_t,
             t,
-            v,
             t_delta,
-            leading,
-            trailing,
+            values,
         })
     }
 
@@ -157,26 +148,28 @@ impl XorChunk {
         let vbits = v.to_bits();
         match self.num {
             0 => {
-                write_varint_bits(&mut self.w, t);
+                write_uvarint(&mut self.w, zigzag(t));
                 self.w.write_bits(vbits, 64);
+                self.values = XorValues::new(vbits);
                 self.first_t = t;
             }
             1 => {
                 let t_delta = t.wrapping_sub(self.t) as u64;
                 write_uvarint(&mut self.w, t_delta);
-                self.write_value(vbits);
+                self.values.write(&mut self.w, vbits);
                 self.t_delta = t_delta;
             }
             _ => {
                 let t_delta = t.wrapping_sub(self.t) as u64;
                 let dod = t_delta.wrapping_sub(self.t_delta) as i64;
-                self.write_dod(dod);
-                self.write_value(vbits);
+                let (prefix, prefix_bits, payload_bits) = dod_bucket(dod);
+                self.w.write_bits(prefix, prefix_bits);
+                self.w.write_bits(dod as u64, payload_bits);
+                self.values.write(&mut self.w, vbits);
                 self.t_delta = t_delta;
             }
         }
         self.t = t;
-        self.v = vbits;
         self.num += 1;
         let count = self.num.to_be_bytes();
         if let Some(header) = self.w.bytes_mut().get_mut(..HEADER_BYTES) {
@@ -184,33 +177,98 @@ impl XorChunk {
         }
         Ok(())
     }
+}
 
-    /// Writes a timestamp delta-of-delta in the smallest of Prometheus's buckets.
-    fn write_dod(&mut self, dod: i64) {
-        if dod == 0 {
-            // Regular scrapes: the common case costs one bit.
-            self.w.write_bit(false);
-        } else if fits_signed(dod, 14) {
-            self.w.write_bits(0b10, 2);
-            self.w.write_bits(dod as u64, 14);
-        } else if fits_signed(dod, 17) {
-            self.w.write_bits(0b110, 3);
-            self.w.write_bits(dod as u64, 17);
-        } else if fits_signed(dod, 20) {
-            self.w.write_bits(0b1110, 4);
-            self.w.write_bits(dod as u64, 20);
-        } else {
-            self.w.write_bits(0b1111, 4);
-            self.w.write_bits(dod as u64, 64);
+/// Picks Prometheus's bucket for a timestamp delta-of-delta: (prefix bits,
+/// prefix length, payload length). Ranges are upstream `bitRange`'s:
+/// -(2^(n-1)-1) ..= 2^(n-1), shifted by one from two's complement; the reader
+/// maps payloads above 2^(n-1) to negatives the same way.
+#[inline]
+fn dod_bucket(dod: i64) -> (u64, u32, u32) {
+    let fits = |n: u32| {
+        let half = 1i64 << (n - 1);
+        -(half - 1) <= dod && dod <= half
+    };
+    if dod == 0 {
+        // Regular scrapes: the common case costs one bit.
+        (0b0, 1, 0)
+    } else if fits(14) {
+        (0b10, 2, 14)
+    } else if fits(17) {
+        (0b110, 3, 17)
+    } else if fits(20) {
+        (0b1110, 4, 20)
+    } else {
+        (0b1111, 4, 64)
+    }
+}
+
+/// Bits the timestamps of `ts` take in XOR chunks of `chunk_len` samples
+/// (2-byte header included), so that codec reports can split an XOR chunk's
+/// bytes between timestamps and values.
+pub(crate) fn timestamp_bits(ts: &[i64], chunk_len: usize) -> usize {
+    let varint_bits = |x: u64| 8 * (1 + (63 - (x | 1).leading_zeros() as usize) / 7);
+    let mut bits = 0;
+    for chunk in ts.chunks(chunk_len.max(1)) {
+        bits += 8 * HEADER_BYTES;
+        let mut prev_t = 0i64;
+        let mut prev_delta = 0u64;
+        for (i, &t) in chunk.iter().enumerate() {
+            let delta = t.wrapping_sub(prev_t) as u64;
+            bits += match i {
+                0 => varint_bits(zigzag(t)),
+                1 => varint_bits(delta),
+                _ => {
+                    let (_, prefix, payload) = dod_bucket(delta.wrapping_sub(prev_delta) as i64);
+                    (prefix + payload) as usize
+                }
+            };
+            prev_t = t;
+            prev_delta = delta;
+        }
+    }
+    bits
+}
+
+/// The XOR value stream: each value XORed with the previous one, with the
+/// leading/trailing-zero window carried between samples. Shared by the XOR
+/// chunk and the column codecs that store values the Gorilla way.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct XorValues {
+    /// Bits of the previous (for readers: the current) value.
+    pub(crate) bits: u64,
+    leading: u8,
+    trailing: u8,
+}
+
+impl XorValues {
+    /// A writer whose previous value is `first` and which has no window yet.
+    pub(crate) fn new(first: u64) -> Self {
+        XorValues {
+            bits: first,
+            leading: NO_WINDOW,
+            trailing: 0,
         }
     }
 
-    /// Writes a value as the XOR with the previous one.
-    fn write_value(&mut self, vbits: u64) {
-        let delta = vbits ^ self.v;
+    /// A reader starting at value bits `first` with Prometheus's reader
+    /// window (0, 0).
+    pub(crate) fn reader(first: u64) -> Self {
+        XorValues {
+            bits: first,
+            leading: 0,
+            trailing: 0,
+        }
+    }
+
+    /// Writes `vbits` as the XOR with the previous value.
+    #[inline]
+    pub(crate) fn write(&mut self, w: &mut BitWriter, vbits: u64) {
+        let delta = vbits ^ self.bits;
+        self.bits = vbits;
         if delta == 0 {
             // Unchanged value (constant gauges, idle counters): one bit.
-            self.w.write_bit(false);
+            w.write_bit(false);
             return;
         }
         // The 5-bit field holds at most 31 leading zeros.
@@ -218,34 +276,68 @@ impl XorChunk {
         let trailing = delta.trailing_zeros() as u8;
         if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
             // The meaningful bits fit the previous window: `10` + the window.
-            self.w.write_bits(0b10, 2);
+            w.write_bits(0b10, 2);
             let sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            self.w.write_bits(delta >> self.trailing, sig);
+            w.write_bits(delta >> self.trailing, sig);
             return;
         }
         self.leading = leading;
         self.trailing = trailing;
         let sig = 64 - u32::from(leading) - u32::from(trailing);
-        self.w.write_bits(0b11, 2);
-        self.w.write_bits(u64::from(leading), 5);
+        w.write_bits(0b11, 2);
+        w.write_bits(u64::from(leading), 5);
         // 64 significant bits do not fit 6 bits; they are written as 0, which
         // cannot otherwise occur (a zero delta took the branch above).
-        self.w.write_bits(u64::from(sig), 6);
-        self.w.write_bits(delta >> trailing, sig);
+        w.write_bits(u64::from(sig), 6);
+        w.write_bits(delta >> trailing, sig);
     }
-}
 
-/// Writes a zigzag varint (Go's `binary.PutVarint`) into the bit stream.
-fn write_varint_bits(w: &mut BitWriter, t: i64) {
-    write_uvarint(w, zigzag(t));
-}
-
-/// Whether `x` fits Prometheus's `nbits` bucket: -(2^(n-1)-1) ..= 2^(n-1)
-/// (upstream `bitRange`; the range is shifted by one from two's complement,
-/// and the reader maps the bit pattern back the same way).
-fn fits_signed(x: i64, nbits: u32) -> bool {
-    let half = 1i64 << (nbits - 1);
-    -(half - 1) <= x && x <= half
+    /// Reads the next value into `self.bits`.
+    #[inline]
+    pub(crate) fn read(&mut self, br: &mut BitReader<'_>) -> Result<(), ChunkError> {
+        let peek = br.peek();
+        if peek >> 63 == 0 {
+            // Unchanged value: one bit.
+            return br.skip(1);
+        }
+        let sig;
+        if (peek >> 62) & 1 == 0 {
+            // `10`: reuse the previous window.
+            sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
+            if sig + 2 <= 64 {
+                br.skip(2 + sig)?;
+                let bits = if sig == 0 {
+                    0
+                } else {
+                    (peek << 2) >> (64 - sig)
+                };
+                self.bits ^= bits << self.trailing;
+                return Ok(());
+            }
+            br.skip(2)?;
+        } else {
+            // `11`: new window, 5 bits of leading zeros, 6 bits of length.
+            br.skip(13)?;
+            let leading = ((peek >> 57) & 0x1f) as u32;
+            let mut len = ((peek >> 51) & 0x3f) as u32;
+            if len == 0 {
+                len = 64;
+            }
+            if leading + len > 64 {
+                return Err(ChunkError::BadWindow {
+                    bit: br.position_bits(),
+                    leading: leading as u8,
+                    significant: len as u8,
+                });
+            }
+            self.leading = leading as u8;
+            self.trailing = (64 - leading - len) as u8;
+            sig = len;
+        }
+        let bits = br.read_bits(sig)?;
+        self.bits ^= bits.checked_shl(u32::from(self.trailing)).unwrap_or(0);
+        Ok(())
+    }
 }
 
 /// Pull iterator over the samples of an XOR chunk.
@@ -258,10 +350,8 @@ pub struct XorIterator<'a> {
     num_total: u16,
     num_read: u16,
     t: i64,
-    v: u64,
     t_delta: u64,
-    leading: u8,
-    trailing: u8,
+    values: XorValues,
     err: Option<ChunkError>,
 }
 
@@ -280,10 +370,8 @@ impl<'a> XorIterator<'a> {
             num_total: 0,
             num_read: 0,
             t: 0,
-            v: 0,
             t_delta: 0,
-            leading: 0,
-            trailing: 0,
+            values: XorValues::reader(0),
             err: None,
         };
         match bytes {
@@ -305,7 +393,9 @@ impl<'a> XorIterator<'a> {
         let read = match self.num_read {
             0 => self.read_first(),
             1 => self.read_second(),
-            _ => self.read_dod().and_then(|()| self.read_value()),
+            _ => self
+                .read_dod()
+                .and_then(|()| self.values.read(&mut self.br)),
         };
         match read {
             Ok(()) => {
@@ -323,7 +413,7 @@ impl<'a> XorIterator<'a> {
     /// `next` or `seek` returned true.
     #[inline]
     pub fn at(&self) -> (i64, f64) {
-        (self.t, f64::from_bits(self.v))
+        (self.t, f64::from_bits(self.values.bits))
     }
 
     /// Advances to the first sample with timestamp ≥ `t`; stays put if the
@@ -352,14 +442,14 @@ impl<'a> XorIterator<'a> {
 
     fn read_first(&mut self) -> Result<(), ChunkError> {
         self.t = self.br.read_varint()?;
-        self.v = self.br.read_bits(64)?;
+        self.values = XorValues::reader(self.br.read_bits(64)?);
         Ok(())
     }
 
     fn read_second(&mut self) -> Result<(), ChunkError> {
         self.t_delta = self.br.read_uvarint()?;
         self.t = self.t.wrapping_add(self.t_delta as i64);
-        self.read_value()
+        self.values.read(&mut self.br)
     }
 
     #[inline]
@@ -384,7 +474,7 @@ impl<'a> XorIterator<'a> {
             // Prefix and payload are both inside the peeked word.
             self.br.skip(prefix + size)?;
             let raw = (peek << prefix) >> (64 - size);
-            // Values above 2^(size-1) are negative (see `fits_signed`).
+            // Values above 2^(size-1) are negative (see `dod_bucket`).
             if raw > (1u64 << (size - 1)) {
                 raw.wrapping_sub(1u64 << size) as i64
             } else {
@@ -396,52 +486,6 @@ impl<'a> XorIterator<'a> {
         };
         self.t_delta = self.t_delta.wrapping_add(dod as u64);
         self.t = self.t.wrapping_add(self.t_delta as i64);
-        Ok(())
-    }
-
-    #[inline]
-    fn read_value(&mut self) -> Result<(), ChunkError> {
-        let peek = self.br.peek();
-        if peek >> 63 == 0 {
-            // Unchanged value: one bit.
-            return self.br.skip(1);
-        }
-        let sig;
-        if (peek >> 62) & 1 == 0 {
-            // `10`: reuse the previous window.
-            sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            if sig + 2 <= 64 {
-                self.br.skip(2 + sig)?;
-                let bits = if sig == 0 {
-                    0
-                } else {
-                    (peek << 2) >> (64 - sig)
-                };
-                self.v ^= bits << self.trailing;
-                return Ok(());
-            }
-            self.br.skip(2)?;
-        } else {
-            // `11`: new window, 5 bits of leading zeros, 6 bits of length.
-            self.br.skip(13)?;
-            let leading = ((peek >> 57) & 0x1f) as u32;
-            let mut len = ((peek >> 51) & 0x3f) as u32;
-            if len == 0 {
-                len = 64;
-            }
-            if leading + len > 64 {
-                return Err(ChunkError::BadWindow {
-                    bit: self.br.position_bits(),
-                    leading: leading as u8,
-                    significant: len as u8,
-                });
-            }
-            self.leading = leading as u8;
-            self.trailing = (64 - leading - len) as u8;
-            sig = len;
-        }
-        let bits = self.br.read_bits(sig)?;
-        self.v ^= bits.checked_shl(u32::from(self.trailing)).unwrap_or(0);
         Ok(())
     }
 }

@@ -149,7 +149,16 @@ impl Appender {
             };
         } else {
             match bounds.ooo_min {
-                Some(min) if t >= min => {}
+                Some(min) if t >= min => {
+                    // Rare path, so the lock is fine: a late sample already buffered.
+                    if let Some(bits) = tr.series.buffered_ooo_bits(t) {
+                        return if bits == v.to_bits() {
+                            Ok(())
+                        } else {
+                            Err(AppendError::DuplicateSampleForTimestamp { t })
+                        };
+                    }
+                }
                 Some(min) => return Err(AppendError::TooOldSample { t, min_valid: min }),
                 None if t < newest => return Err(AppendError::OutOfOrder { t, newest }),
                 None => {

@@ -23,6 +23,7 @@ use roaring::RoaringBitmap;
 pub use appender::Appender;
 pub(crate) use series::ChunkSnap;
 
+use crate::chunks::ChunkStore;
 use crate::error::{AppendError, Error};
 use crate::index::{postings_for_matchers, MemPostings};
 use crate::labels::{Labels, Symbol};
@@ -124,6 +125,8 @@ pub(crate) struct Bounds {
 /// The head.
 pub(crate) struct Head {
     series: StripeSeries,
+    /// Where full chunks go; `None` keeps them on the heap.
+    chunks: Option<ChunkStore>,
     postings: MemPostings,
     symbols: Symbols,
     next_ref: AtomicU32,
@@ -138,9 +141,10 @@ pub(crate) struct Head {
 }
 
 impl Head {
-    pub(crate) fn new(opts: HeadOptions) -> Self {
+    pub(crate) fn new(opts: HeadOptions, chunks: Option<ChunkStore>) -> Self {
         Head {
             series: StripeSeries::new(),
+            chunks,
             postings: MemPostings::new(),
             symbols: Symbols::new(),
             next_ref: AtomicU32::new(1),
@@ -270,7 +274,14 @@ impl Head {
                 min_valid: bounds.lower,
             });
         }
-        data.apply(series, t, v, self.opts.chunk_range_ms, bounds.ooo_min)
+        data.apply(
+            series,
+            t,
+            v,
+            self.opts.chunk_range_ms,
+            bounds.ooo_min,
+            self.chunks.as_ref(),
+        )
     }
 
     /// Applies a replayed sample; samples the live head would have dropped are dropped again.
@@ -301,7 +312,9 @@ impl Head {
         out: &mut Vec<ChunkSnap>,
     ) -> Option<Labels> {
         let s = self.series.get(SeriesRef(r))?;
-        s.data.lock().snapshot(mint, maxt, out);
+        s.data
+            .lock()
+            .snapshot(mint, maxt, self.chunks.as_ref(), out);
         Some(s.labels.clone())
     }
 
@@ -331,6 +344,7 @@ impl Head {
         self.min_valid_t.fetch_max(t, Ordering::AcqRel);
         let mut empty = Vec::new();
         let mut new_min = i64::MAX;
+        let mut min_segment = u32::MAX;
         self.series.for_each(|s| {
             let mut d = s.data.lock();
             if d.truncate_before(t) {
@@ -338,7 +352,14 @@ impl Head {
             } else if let Some(m) = d.min_time() {
                 new_min = new_min.min(m);
             }
+            min_segment = min_segment.min(d.min_file_segment().unwrap_or(u32::MAX));
         });
+        if let Some(store) = &self.chunks {
+            // A chunk cut during this scan lands in the active segment, which is never removed.
+            if let Err(e) = store.remove_segments_before(min_segment) {
+                tracing::warn!(error = %e, "removing old head chunk files failed; retried at the next truncation");
+            }
+        }
         let mut removed = Vec::new();
         for s in empty {
             // Dekker-style handshake with `Appender::track`: flag first, then look

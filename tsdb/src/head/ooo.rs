@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use super::series::ChunkSnap;
+use super::series::{ChunkSnap, SnapBytes};
 use crate::chunkenc::XorChunk;
 use crate::error::AppendError;
 
@@ -58,6 +58,12 @@ impl OooChunks {
         }
     }
 
+    /// Value bits buffered at `t`, if any (cut chunks are not searched).
+    pub(crate) fn buffered(&self, t: i64) -> Option<u64> {
+        let i = self.buffer.binary_search_by_key(&t, |&(bt, _)| bt).ok()?;
+        self.buffer.get(i).map(|&(_, b)| b)
+    }
+
     fn cut(&mut self) {
         if let Some(c) = encode(&self.buffer) {
             self.chunks.push(c);
@@ -77,7 +83,7 @@ impl OooChunks {
                 out.push(ChunkSnap {
                     min_t: *lo,
                     max_t: *hi,
-                    bytes: Arc::clone(bytes),
+                    bytes: SnapBytes::Heap(Arc::clone(bytes)),
                     out_of_order: true,
                 });
             }
@@ -92,7 +98,7 @@ impl OooChunks {
             out.push(ChunkSnap {
                 min_t: lo,
                 max_t: hi,
-                bytes,
+                bytes: SnapBytes::Heap(bytes),
                 out_of_order: true,
             });
         }
@@ -124,7 +130,7 @@ mod tests {
         snaps
             .iter()
             .map(|s| {
-                let mut it = XorIterator::new(&s.bytes);
+                let mut it = XorIterator::new(s.bytes.as_slice());
                 let mut ts = Vec::new();
                 while it.next() {
                     ts.push(it.at().0);

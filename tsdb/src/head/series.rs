@@ -15,29 +15,57 @@ use parking_lot::Mutex;
 
 use super::ooo::{OooChunks, OooInsert};
 use super::SeriesRef;
-use crate::chunkenc::XorChunk;
+use crate::chunkenc::{Encoding, XorChunk};
+use crate::chunks::{ChunkBytes, ChunkRef, ChunkStore};
 use crate::error::AppendError;
 use crate::labels::Labels;
 
 /// Samples after which a chunk is cut (Prometheus's default `samplesPerChunk`).
 pub(crate) const SAMPLES_PER_CHUNK: u16 = 120;
 
-/// A chunk's bytes handed to a query: immutable, shared, with its time range (ms, inclusive).
+/// Bytes of a chunk handed to a query: on the heap, or read from a chunk file
+/// (memory-mapped once its segment is sealed). Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) enum SnapBytes {
+    Heap(Arc<[u8]>),
+    File(ChunkBytes),
+}
+
+impl SnapBytes {
+    /// The XOR chunk bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            SnapBytes::Heap(b) => b,
+            SnapBytes::File(c) => c.data(),
+        }
+    }
+}
+
+/// A chunk handed to a query: immutable, shared, with its time range (ms, inclusive).
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkSnap {
     pub(crate) min_t: i64,
     pub(crate) max_t: i64,
-    pub(crate) bytes: Arc<[u8]>,
+    pub(crate) bytes: SnapBytes,
     /// Out-of-order data: may overlap other chunks, loses ties against in-order data.
     pub(crate) out_of_order: bool,
 }
 
+/// Where a full chunk's bytes are.
+#[derive(Debug, Clone)]
+enum FullData {
+    /// In a chunk file: only the ref stays in memory (the normal case).
+    File(ChunkRef),
+    /// On the heap: the chunk file could not be written (logged), or no store (unit tests).
+    Heap(Arc<[u8]>),
+}
+
 /// A full (cut) in-order chunk of the head.
 #[derive(Debug, Clone)]
-pub(crate) struct FullChunk {
-    pub(crate) min_t: i64,
-    pub(crate) max_t: i64,
-    pub(crate) bytes: Arc<[u8]>,
+struct FullChunk {
+    min_t: i64,
+    max_t: i64,
+    data: FullData,
 }
 
 struct OpenChunk {
@@ -106,6 +134,11 @@ impl MemSeries {
         self.max_t.load(Ordering::Acquire)
     }
 
+    /// Value bits of a buffered out-of-order sample at `t`, read under the lock.
+    pub(crate) fn buffered_ooo_bits(&self, t: i64) -> Option<u64> {
+        self.data.lock().ooo.as_ref()?.buffered(t)
+    }
+
     /// Value bits of the newest in-order sample, read under the lock.
     pub(crate) fn last_value_bits(&self) -> (i64, u64) {
         let d = self.data.lock();
@@ -129,10 +162,11 @@ impl SeriesData {
         v: f64,
         chunk_range: i64,
         ooo_min_t: Option<i64>,
+        store: Option<&ChunkStore>,
     ) -> Result<Applied, AppendError> {
         // The common case: a scrape's next sample, after everything stored.
         if t > self.last_t {
-            self.append_in_order(t, v, chunk_range);
+            self.append_in_order(t, v, chunk_range, store);
             series.max_t.store(t, Ordering::Release);
             return Ok(Applied::InOrder);
         }
@@ -156,13 +190,13 @@ impl SeriesData {
         }
     }
 
-    fn append_in_order(&mut self, t: i64, v: f64, chunk_range: i64) {
+    fn append_in_order(&mut self, t: i64, v: f64, chunk_range: i64, store: Option<&ChunkStore>) {
         let cut = match &self.open {
             Some(o) => o.chunk.num_samples() >= SAMPLES_PER_CHUNK || t >= o.end_t,
             None => true,
         };
         if cut {
-            self.cut_open_chunk();
+            self.cut_open_chunk(store);
             self.open = Some(OpenChunk {
                 chunk: XorChunk::new(),
                 end_t: next_boundary(t, chunk_range),
@@ -175,32 +209,54 @@ impl SeriesData {
         self.last_v = v.to_bits();
     }
 
-    /// Moves the open chunk, if any, to the full list.
-    fn cut_open_chunk(&mut self) {
+    /// Moves the open chunk, if any, to the full list, writing it to the chunk
+    /// files so only its ref stays in memory.
+    fn cut_open_chunk(&mut self, store: Option<&ChunkStore>) {
         let Some(o) = self.open.take() else { return };
         let (Some(min_t), Some(max_t)) = (o.chunk.first_time(), o.chunk.last_time()) else {
             return;
         };
-        let bytes: Arc<[u8]> = Arc::from(o.chunk.into_bytes());
-        self.full.push(FullChunk {
-            min_t,
-            max_t,
-            bytes,
-        });
+        let data = match store.map(|s| s.write_chunk(Encoding::Xor, o.chunk.bytes())) {
+            Some(Ok(r)) => FullData::File(r),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "writing a full head chunk failed; keeping it in memory");
+                FullData::Heap(Arc::from(o.chunk.into_bytes()))
+            }
+            None => FullData::Heap(Arc::from(o.chunk.into_bytes())),
+        };
+        self.full.push(FullChunk { min_t, max_t, data });
     }
 
     /// Appends snapshots of every chunk overlapping `[mint, maxt]` (ms, inclusive):
     /// full chunks, then the open chunk (copied), then out-of-order data.
-    pub(crate) fn snapshot(&self, mint: i64, maxt: i64, out: &mut Vec<ChunkSnap>) {
+    pub(crate) fn snapshot(
+        &self,
+        mint: i64,
+        maxt: i64,
+        store: Option<&ChunkStore>,
+        out: &mut Vec<ChunkSnap>,
+    ) {
         for c in &self.full {
-            if c.min_t <= maxt && c.max_t >= mint {
-                out.push(ChunkSnap {
-                    min_t: c.min_t,
-                    max_t: c.max_t,
-                    bytes: Arc::clone(&c.bytes),
-                    out_of_order: false,
-                });
+            if c.min_t > maxt || c.max_t < mint {
+                continue;
             }
+            let bytes = match (&c.data, store) {
+                (FullData::Heap(b), _) => SnapBytes::Heap(Arc::clone(b)),
+                (FullData::File(r), Some(store)) => match store.chunk(*r) {
+                    Ok(b) => SnapBytes::File(b),
+                    Err(e) => {
+                        tracing::error!(error = %e, chunk = ?r, "reading a head chunk failed; skipped");
+                        continue;
+                    }
+                },
+                (FullData::File(_), None) => continue,
+            };
+            out.push(ChunkSnap {
+                min_t: c.min_t,
+                max_t: c.max_t,
+                bytes,
+                out_of_order: false,
+            });
         }
         if let Some(o) = &self.open {
             if let (Some(lo), Some(hi)) = (o.chunk.first_time(), o.chunk.last_time()) {
@@ -208,7 +264,7 @@ impl SeriesData {
                     out.push(ChunkSnap {
                         min_t: lo,
                         max_t: hi,
-                        bytes: Arc::from(o.chunk.bytes()),
+                        bytes: SnapBytes::Heap(Arc::from(o.chunk.bytes())),
                         out_of_order: false,
                     });
                 }
@@ -237,6 +293,17 @@ impl SeriesData {
             }
         }
         self.is_empty()
+    }
+
+    /// The lowest chunk-file segment a full chunk of this series is in.
+    pub(crate) fn min_file_segment(&self) -> Option<u32> {
+        self.full
+            .iter()
+            .filter_map(|c| match c.data {
+                FullData::File(r) => Some(r.segment()),
+                FullData::Heap(_) => None,
+            })
+            .min()
     }
 
     /// True if the series holds no samples at all.
@@ -273,12 +340,12 @@ mod tests {
 
     fn all(d: &SeriesData) -> Vec<ChunkSnap> {
         let mut out = Vec::new();
-        d.snapshot(i64::MIN, i64::MAX, &mut out);
+        d.snapshot(i64::MIN, i64::MAX, None, &mut out);
         out
     }
 
     fn count(c: &ChunkSnap) -> usize {
-        let mut it = XorIterator::new(&c.bytes);
+        let mut it = XorIterator::new(c.bytes.as_slice());
         let mut n = 0;
         while it.next() {
             n += 1;
@@ -291,7 +358,7 @@ mod tests {
         let s = series();
         let mut d = s.data.lock();
         for t in 0..250 {
-            d.apply(&s, t, t as f64, 1_000_000, None).unwrap();
+            d.apply(&s, t, t as f64, 1_000_000, None, None).unwrap();
         }
         let counts: Vec<usize> = all(&d).iter().map(count).collect();
         assert_eq!(counts, vec![120, 120, 10]);
@@ -303,7 +370,7 @@ mod tests {
         let s = series();
         let mut d = s.data.lock();
         for t in [90, 95, 99, 100, 105] {
-            d.apply(&s, t, 0.0, 100, None).unwrap();
+            d.apply(&s, t, 0.0, 100, None, None).unwrap();
         }
         let ranges: Vec<(i64, i64)> = all(&d).iter().map(|c| (c.min_t, c.max_t)).collect();
         assert_eq!(ranges, vec![(90, 99), (100, 105)]);
@@ -313,19 +380,25 @@ mod tests {
     fn duplicates_and_out_of_order() {
         let s = series();
         let mut d = s.data.lock();
-        d.apply(&s, 10, 1.0, 100, None).unwrap();
-        assert_eq!(d.apply(&s, 10, 1.0, 100, None), Ok(Applied::Duplicate));
+        d.apply(&s, 10, 1.0, 100, None, None).unwrap();
         assert_eq!(
-            d.apply(&s, 10, 2.0, 100, None),
+            d.apply(&s, 10, 1.0, 100, None, None),
+            Ok(Applied::Duplicate)
+        );
+        assert_eq!(
+            d.apply(&s, 10, 2.0, 100, None, None),
             Err(AppendError::DuplicateSampleForTimestamp { t: 10 })
         );
         assert_eq!(
-            d.apply(&s, 9, 1.0, 100, None),
+            d.apply(&s, 9, 1.0, 100, None, None),
             Err(AppendError::OutOfOrder { t: 9, newest: 10 })
         );
-        assert_eq!(d.apply(&s, 9, 1.0, 100, Some(5)), Ok(Applied::OutOfOrder));
         assert_eq!(
-            d.apply(&s, 4, 1.0, 100, Some(5)),
+            d.apply(&s, 9, 1.0, 100, Some(5), None),
+            Ok(Applied::OutOfOrder)
+        );
+        assert_eq!(
+            d.apply(&s, 4, 1.0, 100, Some(5), None),
             Err(AppendError::TooOldSample { t: 4, min_valid: 5 })
         );
     }
@@ -335,7 +408,7 @@ mod tests {
         let s = series();
         let mut d = s.data.lock();
         for t in 0..300 {
-            d.apply(&s, t, 0.0, 1000, None).unwrap();
+            d.apply(&s, t, 0.0, 1000, None, None).unwrap();
         }
         assert!(!d.truncate_before(150));
         let ranges: Vec<(i64, i64)> = all(&d).iter().map(|c| (c.min_t, c.max_t)).collect();

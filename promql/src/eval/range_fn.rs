@@ -1,0 +1,267 @@
+//! Range-vector functions (`rate(m[5m])`, `max_over_time(g[1h])`, ...) applied
+//! per series across all steps.
+//!
+//! Each series is read once; the step windows `(end - range, end]` slide over
+//! its samples with two cursors and the kernel sees one window at a time.
+//! `max_over_time`/`min_over_time` skip the kernel and keep a monotonic queue
+//! of window candidates, so a long range costs O(samples + steps) instead of
+//! O(samples × steps); the result is the same (NaN only if every sample is
+//! NaN). Matrix-selector inputs with many series are split over two threads:
+//! series are independent, and the output keeps storage order.
+
+use std::collections::VecDeque;
+
+use super::selectors::{read_range_samples, Slider, Windows};
+use super::{Grid, Interrupt, StepSeries};
+use crate::error::QueryError;
+use crate::functions::{RangeKernel, RangeWindow, WindowMode};
+use crate::storage::StorageSeries;
+use crate::value::FPoint;
+
+/// Below this many series a query stays on one thread: spawning costs more.
+const PARALLEL_MIN_SERIES: usize = 2_000;
+
+/// Which extreme a sliding-window shortcut keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Extreme {
+    /// `max_over_time`
+    Max,
+    /// `min_over_time`
+    Min,
+}
+
+/// One range function call, ready to run on any series.
+pub(crate) struct RangeApply<'p> {
+    /// The kernel computing one window.
+    pub kernel: RangeKernel,
+    /// Scalar arguments, one value per step each.
+    pub params: &'p [Vec<f64>],
+    /// The evaluation steps.
+    pub grid: Grid,
+    /// Window placement.
+    pub win: Windows,
+    /// Set for `max_over_time`/`min_over_time`: use the sliding queue.
+    pub extreme: Option<Extreme>,
+    /// Output keeps `__name__` (e.g. `last_over_time`).
+    pub keeps_name: bool,
+}
+
+/// What one worker produced.
+#[derive(Default)]
+pub(crate) struct Applied {
+    /// Output series in input order.
+    pub series: Vec<StepSeries>,
+    /// Samples read from storage.
+    pub samples_loaded: u64,
+}
+
+impl RangeApply<'_> {
+    /// Output points for one series' samples (time-ordered, no stale markers).
+    pub fn apply(
+        &self,
+        points: &[FPoint],
+        scratch: &mut Vec<f64>,
+    ) -> Result<Vec<FPoint>, QueryError> {
+        if let Some(e) = self.extreme {
+            return Ok(self.sliding_extreme(points, e));
+        }
+        let mut out = Vec::new();
+        let mut slider = Slider::default();
+        let mut ps: Vec<f64> = Vec::with_capacity(self.params.len());
+        for (i, t) in self.grid.times().enumerate() {
+            let end = self.win.end(t);
+            let start = end.saturating_sub(self.win.range);
+            let pts = slider.window(points, start, end);
+            if pts.is_empty() {
+                continue;
+            }
+            ps.clear();
+            ps.extend(
+                self.params
+                    .iter()
+                    .map(|v| v.get(i).copied().unwrap_or(f64::NAN)),
+            );
+            let rw = RangeWindow {
+                points: pts,
+                range_start_ms: start,
+                range_end_ms: end,
+                eval_ts_ms: t,
+                mode: WindowMode::Plain,
+            };
+            match (self.kernel)(&rw, &ps, scratch) {
+                Ok(Some(v)) => out.push(FPoint { t, f: v }),
+                Ok(None) => {}
+                Err(e) => return Err(QueryError::execution(e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Max or min per window with a monotonic queue of candidate indices.
+    fn sliding_extreme(&self, points: &[FPoint], e: Extreme) -> Vec<FPoint> {
+        let better = |a: f64, b: f64| match e {
+            Extreme::Max => a >= b,
+            Extreme::Min => a <= b,
+        };
+        let mut out = Vec::new();
+        let mut queue: VecDeque<usize> = VecDeque::new();
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for t in self.grid.times() {
+            let end = self.win.end(t);
+            let start = end.saturating_sub(self.win.range);
+            while let Some(p) = points.get(hi).filter(|p| p.t <= end) {
+                if !p.f.is_nan() {
+                    while queue
+                        .back()
+                        .and_then(|&b| points.get(b))
+                        .is_some_and(|b| better(p.f, b.f))
+                    {
+                        queue.pop_back();
+                    }
+                    queue.push_back(hi);
+                }
+                hi += 1;
+            }
+            while points.get(lo).is_some_and(|p| p.t <= start) && lo < hi {
+                lo += 1;
+            }
+            while queue.front().is_some_and(|&f| f < lo) {
+                queue.pop_front();
+            }
+            if lo >= hi {
+                continue;
+            }
+            let f = queue
+                .front()
+                .and_then(|&i| points.get(i))
+                .map_or(f64::NAN, |p| p.f);
+            out.push(FPoint { t, f });
+        }
+        out
+    }
+
+    /// Reads and applies the function to `series` in order, on this thread.
+    fn run_chunk(
+        &self,
+        series: &[Box<dyn StorageSeries + '_>],
+        interrupt: Interrupt<'_>,
+        max_samples: usize,
+    ) -> Result<Applied, QueryError> {
+        let mut applied = Applied::default();
+        let mut buf = Vec::new();
+        let mut scratch = Vec::new();
+        for s in series {
+            interrupt.check()?;
+            applied.samples_loaded += read_range_samples(s.as_ref(), &mut buf, max_samples)?;
+            let points = self.apply(&buf, &mut scratch)?;
+            if !points.is_empty() {
+                applied.series.push(StepSeries {
+                    metric: s.labels().clone(),
+                    drop_name: !self.keeps_name,
+                    points,
+                });
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Runs over selected storage series, on two threads when there are many.
+    pub fn run_selected(
+        &self,
+        series: Vec<Box<dyn StorageSeries + '_>>,
+        interrupt: Interrupt<'_>,
+        max_samples: usize,
+    ) -> Result<Applied, QueryError> {
+        if series.len() < PARALLEL_MIN_SERIES {
+            return self.run_chunk(&series, interrupt, max_samples);
+        }
+        let mut first = series;
+        let second = first.split_off(first.len() / 2);
+        let (a, b) = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || self.run_chunk(&second, interrupt, max_samples));
+            let a = self.run_chunk(&first, interrupt, max_samples);
+            let b = worker
+                .join()
+                .unwrap_or_else(|_| Err(QueryError::execution("range function worker panicked")));
+            (a, b)
+        });
+        let (mut a, b) = (a?, b?);
+        a.series.extend(b.series);
+        a.samples_loaded += b.samples_loaded;
+        Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::lookup;
+    use crate::functions::Implementation;
+
+    fn kernel(name: &str) -> RangeKernel {
+        match lookup(name).map(|f| f.implementation) {
+            Some(Implementation::Range(k)) => k,
+            _ => panic!("{name} is not a range function"),
+        }
+    }
+
+    #[test]
+    fn sliding_extreme_matches_kernel() {
+        let pts: Vec<FPoint> = [
+            3.0,
+            f64::NAN,
+            7.0,
+            1.0,
+            1.0,
+            9.0,
+            2.0,
+            f64::NAN,
+            f64::NAN,
+            4.0,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &f)| FPoint {
+            t: i as i64 * 10,
+            f,
+        })
+        .collect();
+        let grid = Grid::new(0, 120, 5);
+        let win = Windows {
+            range: 25,
+            offset: 0,
+            at: None,
+        };
+        for (name, e) in [
+            ("max_over_time", Extreme::Max),
+            ("min_over_time", Extreme::Min),
+        ] {
+            let slow = RangeApply {
+                kernel: kernel(name),
+                params: &[],
+                grid,
+                win,
+                extreme: None,
+                keeps_name: false,
+            };
+            let fast = RangeApply {
+                extreme: Some(e),
+                ..slow
+            };
+            let mut scratch = Vec::new();
+            let a = slow.apply(&pts, &mut scratch).unwrap();
+            let b = fast.apply(&pts, &mut scratch).unwrap();
+            assert_eq!(a.len(), b.len(), "{name}");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.t, y.t);
+                assert!(
+                    x.f == y.f || (x.f.is_nan() && y.f.is_nan()),
+                    "{name} at {}: {} vs {}",
+                    x.t,
+                    x.f,
+                    y.f
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The cold-block codec (encoding byte 0x40): one run of a series' samples,
+//! written once when a block is made and read many times, so it spends
+//! encode time to save bytes and keeps decode a tight loop over columns.
+//!
+//! Timestamps: the first timestamp and first delta as zigzag varints, then the
+//! delta-of-deltas as a blocked integer stream (`intstream`); regular scrapes
+//! make all-zero blocks, one byte per 128 samples.
+//!
+//! Values, whichever of two modes is smaller for the run:
+//! - **decimal**: most monitoring values are decimals with few digits
+//!   (`0.25`, `73.5`, integer counters). With `e` decimals, each value is
+//!   `m / 10^e` for an integer `m` (the division of two exactly representable
+//!   doubles is correctly rounded, so this reproduces the double a decimal
+//!   string parses to). The run stores `m` as first or second differences and
+//!   a correction column `c = bits(v) − bits(m / 10^e)`, which is zero almost
+//!   everywhere; values that are not such decimals (NaN, stale markers, ±Inf,
+//!   −0.0, noise) are exact through `c`, so the mode is lossless for any input.
+//! - **xor**: the Gorilla XOR value stream, for runs of high-entropy floats.
+//!
+//! ```text
+//! uvarint n | [n≥1] varint t0 | [n≥2] varint Δ1 | [n≥3] intstream(zigzag dod, n−2)
+//! value mode 0 (decimal): u8 0 | u8 e | u8 order | uvarint m_len | intstream(zigzag Δ^order m, n) | intstream(zigzag c, n)
+//! value mode 1 (xor):     u8 1 | 64-bit first value | XOR stream
+//! ```
+//!
+//! Decoding is bounded by the input and never panics (sizes are checked
+//! before allocation, counts against [`MAX_RUN_SAMPLES`]).
+
+use super::bstream::{BitReader, BitWriter};
+use super::intstream::{self, BLOCK};
+use super::varint::{put_uvarint, put_varint, read_len, read_varint, take, unzigzag, zigzag};
+use super::xor::XorValues;
+use super::{check_columns, Codec, CodecError, EncodedSize, MAX_RUN_SAMPLES};
+
+/// Most decimals tried: 10^18 is exact in a double, and beyond it `m` no longer fits 53 bits
+/// for values ≥ 0.01.
+const MAX_DECIMALS: usize = 18;
+/// Exact powers of ten 10^0 ..= 10^18.
+const POW10: [f64; MAX_DECIMALS + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18,
+];
+/// Integers up to 2^53 convert to doubles exactly.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+const MODE_DECIMAL: u8 = 0;
+const MODE_XOR: u8 = 1;
+/// Runs longer than this choose the decimals from evenly spaced windows.
+const SAMPLE_WINDOW: usize = 512;
+
+/// Encodes a run of samples of one series (timestamps in ms, increasing for
+/// good compression; any order stays lossless).
+pub fn encode(ts: &[i64], vs: &[f64]) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::with_capacity(16 + ts.len());
+    encode_into(ts, vs, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes a run written by [`encode`], appending its samples.
+pub fn decode(data: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), CodecError> {
+    let mut pos = 0;
+    let n = read_len(data, &mut pos, MAX_RUN_SAMPLES)?;
+    // Each column spends at least one byte per block of 128 samples, so a
+    // larger count is corrupt; checking it first bounds allocation by input.
+    if n > BLOCK * data.len() {
+        return Err(CodecError::Corrupt {
+            offset: 0,
+            what: "sample count exceeds the data",
+        });
+    }
+    let (t0, v0) = (ts.len(), vs.len());
+    let res = decode_timestamps(data, &mut pos, n, ts)
+        .and_then(|()| decode_values(data, &mut pos, n, vs));
+    if res.is_err() {
+        ts.truncate(t0);
+        vs.truncate(v0);
+    }
+    res
+}
+
+fn encode_into(ts: &[i64], vs: &[f64], out: &mut Vec<u8>) -> Result<EncodedSize, CodecError> {
+    check_columns(ts, vs)?;
+    let start = out.len();
+    put_uvarint(out, ts.len() as u64);
+    encode_timestamps(ts, out);
+    let timestamps = out.len() - start;
+
+    let mut xor = Vec::new();
+    encode_xor(vs, &mut xor);
+    match choose_decimal(vs) {
+        Some((e, order)) => {
+            let mut dec = Vec::new();
+            encode_decimal(vs, e, order, &mut dec);
+            out.extend_from_slice(if dec.len() <= xor.len() { &dec } else { &xor });
+        }
+        None => out.extend_from_slice(&xor),
+    }
+    Ok(EncodedSize {
+        timestamps,
+        values: out.len() - start - timestamps,
+    })
+}
+
+fn encode_timestamps(ts: &[i64], out: &mut Vec<u8>) {
+    let (Some(&t0), rest) = (ts.first(), ts.get(1..).unwrap_or(&[])) else {
+        return;
+    };
+    put_varint(out, t0);
+    let Some(&t1) = rest.first() else {
+        return;
+    };
+    let mut delta = t1.wrapping_sub(t0);
+    put_varint(out, delta);
+    let dods: Vec<u64> = ts
+        .windows(2)
+        .skip(1)
+        .map(|w| match *w {
+            [a, b] => {
+                let d = b.wrapping_sub(a);
+                let dod = d.wrapping_sub(delta);
+                delta = d;
+                zigzag(dod)
+            }
+            _ => 0,
+        })
+        .collect();
+    intstream::encode(&dods, out);
+}
+
+fn decode_timestamps(
+    data: &[u8],
+    pos: &mut usize,
+    n: usize,
+    ts: &mut Vec<i64>,
+) -> Result<(), CodecError> {
+    if n == 0 {
+        return Ok(());
+    }
+    ts.reserve(n);
+    let mut t = read_varint(data, pos)?;
+    ts.push(t);
+    if n == 1 {
+        return Ok(());
+    }
+    let mut delta = read_varint(data, pos)?;
+    t = t.wrapping_add(delta);
+    ts.push(t);
+    let mut left = n - 2;
+    let mut block = [0u64; BLOCK];
+    while left > 0 {
+        let k = left.min(BLOCK);
+        let dods = block.get_mut(..k).unwrap_or(&mut []);
+        intstream::decode_block(data, pos, dods)?;
+        for &z in dods.iter() {
+            delta = delta.wrapping_add(unzigzag(z));
+            t = t.wrapping_add(delta);
+            ts.push(t);
+        }
+        left -= k;
+    }
+    Ok(())
+}
+
+/// `m` and correction for `v` at scale `p`; `prev_m` stands in for values
+/// that have no scaled integer (non-finite or too large), keeping deltas small.
+#[inline]
+fn split(v: f64, p: f64, prev_m: i64) -> (i64, u64) {
+    let x = v * p;
+    let m = if x.abs() < MAX_EXACT {
+        x.round() as i64
+    } else {
+        prev_m
+    };
+    (m, v.to_bits().wrapping_sub(unscale(m, p)))
+}
+
+/// The double `m / p`, as bits (the decoder's formula).
+#[inline]
+fn unscale(m: i64, p: f64) -> u64 {
+    (m as f64 / p).to_bits()
+}
+
+/// Width in bits of a zigzagged integer.
+#[inline]
+fn width(z: u64) -> u64 {
+    u64::from(64 - z.leading_zeros())
+}
+
+/// Chooses decimals `e` and difference order (1 or 2) by estimating the
+/// encoded bits on (windows of) the run; `None` when no value is finite.
+fn choose_decimal(vs: &[f64]) -> Option<(usize, u8)> {
+    if !vs.iter().any(|v| v.is_finite()) {
+        return None;
+    }
+    let windows: Vec<&[f64]> = if vs.len() <= 8 * SAMPLE_WINDOW {
+        vec![vs]
+    } else {
+        let stride = vs.len() / 8;
+        (0..8)
+            .filter_map(|i| vs.get(i * stride..i * stride + SAMPLE_WINDOW))
+            .collect()
+    };
+    let mut best: Option<(u64, usize, u8)> = None;
+    for (e, &p) in POW10.iter().enumerate() {
+        for order in [1u8, 2] {
+            let bits: u64 = windows.iter().map(|w| estimate_bits(w, p, order)).sum();
+            if best.is_none_or(|(b, _, _)| bits < b) {
+                best = Some((bits, e, order));
+            }
+        }
+    }
+    best.map(|(_, e, order)| (e, order))
+}
+
+/// Estimated bits of the decimal mode for `vs` at scale `p`: dense blocks
+/// at their widest difference, corrections as sparse entries.
+fn estimate_bits(vs: &[f64], p: f64, order: u8) -> u64 {
+    let (mut prev_m, mut prev_d) = (0i64, 0i64);
+    let mut bits = 0u64;
+    for block in vs.chunks(BLOCK) {
+        let mut widest = 0;
+        for &v in block {
+            let (m, c) = split(v, p, prev_m);
+            let d = m.wrapping_sub(prev_m);
+            let z = if order == 1 {
+                zigzag(d)
+            } else {
+                zigzag(d.wrapping_sub(prev_d))
+            };
+            widest = widest.max(width(z));
+            if c != 0 {
+                bits += 16 + width(zigzag(c as i64));
+            }
+            prev_m = m;
+            prev_d = d;
+        }
+        bits += 16 + widest * block.len() as u64;
+    }
+    bits
+}
+
+fn encode_decimal(vs: &[f64], e: usize, order: u8, out: &mut Vec<u8>) {
+    let p = POW10.get(e).copied().unwrap_or(1.0);
+    let mut diffs = Vec::with_capacity(vs.len());
+    let mut corrections = Vec::with_capacity(vs.len());
+    let (mut prev_m, mut prev_d) = (0i64, 0i64);
+    for &v in vs {
+        let (m, c) = split(v, p, prev_m);
+        let d = m.wrapping_sub(prev_m);
+        diffs.push(if order == 1 {
+            zigzag(d)
+        } else {
+            zigzag(d.wrapping_sub(prev_d))
+        });
+        corrections.push(zigzag(c as i64));
+        prev_m = m;
+        prev_d = d;
+    }
+    out.extend_from_slice(&[MODE_DECIMAL, e as u8, order]);
+    let mut m_col = Vec::new();
+    intstream::encode(&diffs, &mut m_col);
+    put_uvarint(out, m_col.len() as u64);
+    out.extend_from_slice(&m_col);
+    intstream::encode(&corrections, out);
+}
+
+fn encode_xor(vs: &[f64], out: &mut Vec<u8>) {
+    out.push(MODE_XOR);
+    let mut w = BitWriter::from_vec(std::mem::take(out));
+    if let Some((first, rest)) = vs.split_first() {
+        w.write_bits(first.to_bits(), 64);
+        let mut values = XorValues::new(first.to_bits());
+        for v in rest {
+            values.write(&mut w, v.to_bits());
+        }
+    }
+    *out = w.into_vec();
+}
+
+fn decode_values(
+    data: &[u8],
+    pos: &mut usize,
+    n: usize,
+    vs: &mut Vec<f64>,
+) -> Result<(), CodecError> {
+    if n == 0 {
+        return Ok(());
+    }
+    let mode_at = *pos;
+    match take(data, pos, 1)?.first().copied() {
+        Some(MODE_DECIMAL) => decode_decimal(data, pos, n, vs),
+        Some(MODE_XOR) => {
+            let mut br = BitReader::new(data.get(*pos..).unwrap_or(&[]));
+            let mut values = XorValues::reader(br.read_bits(64)?);
+            vs.reserve(n);
+            vs.push(f64::from_bits(values.bits));
+            for _ in 1..n {
+                values.read(&mut br)?;
+                vs.push(f64::from_bits(values.bits));
+            }
+            *pos = data.len();
+            Ok(())
+        }
+        _ => Err(CodecError::Corrupt {
+            offset: mode_at,
+            what: "unknown value mode",
+        }),
+    }
+}
+
+fn decode_decimal(
+    data: &[u8],
+    pos: &mut usize,
+    n: usize,
+    vs: &mut Vec<f64>,
+) -> Result<(), CodecError> {
+    let head_at = *pos;
+    let (e, order) = match *take(data, pos, 2)? {
+        [e, order] => (usize::from(e), order),
+        _ => return Err(CodecError::Truncated { offset: head_at }),
+    };
+    let p = match (POW10.get(e), order) {
+        (Some(&p), 1 | 2) => p,
+        _ => {
+            return Err(CodecError::Corrupt {
+                offset: head_at,
+                what: "bad decimal header",
+            })
+        }
+    };
+    let m_len = read_len(data, pos, data.len())?;
+    let m_col = take(data, pos, m_len)?;
+    let (mut mpos, mut m, mut d) = (0usize, 0i64, 0i64);
+    let mut diffs = [0u64; BLOCK];
+    let mut fixes = [0u64; BLOCK];
+    vs.reserve(n);
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(BLOCK);
+        let diffs = diffs.get_mut(..k).unwrap_or(&mut []);
+        let fixes = fixes.get_mut(..k).unwrap_or(&mut []);
+        intstream::decode_block(m_col, &mut mpos, diffs)?;
+        intstream::decode_block(data, pos, fixes)?;
+        if order == 1 {
+            for (&z, &c) in diffs.iter().zip(fixes.iter()) {
+                m = m.wrapping_add(unzigzag(z));
+                vs.push(f64::from_bits(
+                    unscale(m, p).wrapping_add(unzigzag(c) as u64),
+                ));
+            }
+        } else {
+            for (&z, &c) in diffs.iter().zip(fixes.iter()) {
+                d = d.wrapping_add(unzigzag(z));
+                m = m.wrapping_add(d);
+                vs.push(f64::from_bits(
+                    unscale(m, p).wrapping_add(unzigzag(c) as u64),
+                ));
+            }
+        }
+        left -= k;
+    }
+    Ok(())
+}
+
+/// The cold-block codec behind the [`Codec`] trait (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ColdCodec;
+
+impl Codec for ColdCodec {
+    fn name(&self) -> &'static str {
+        "cold"
+    }
+
+    fn encode(&self, ts: &[i64], vs: &[f64], out: &mut Vec<u8>) -> Result<EncodedSize, CodecError> {
+        encode_into(ts, vs, out)
+    }
+
+    fn decode(&self, data: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), CodecError> {
+        decode(data, ts, vs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(ts: &[i64], vs: &[f64]) -> Vec<u8> {
+        let enc = encode(ts, vs).unwrap();
+        let (mut dts, mut dvs) = (Vec::new(), Vec::new());
+        decode(&enc, &mut dts, &mut dvs).unwrap();
+        assert_eq!(dts, ts);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&dvs), bits(vs));
+        enc
+    }
+
+    #[test]
+    fn regular_decimal_gauge_is_tiny() {
+        let ts: Vec<i64> = (0..960).map(|i| 1_700_000_000_000 + i * 15_000).collect();
+        let vs: Vec<f64> = (0..960)
+            .map(|i| ((i * 37 % 200) as f64) / 100.0 + 50.0)
+            .collect();
+        let enc = round_trip(&ts, &vs);
+        // 2-decimal values within 0..2 → ~8-9 bit differences per sample; the
+        // timestamps cost a byte per 128 samples.
+        assert!(enc.len() < 960 * 10 / 8 + 40, "{} bytes", enc.len());
+        assert_eq!(enc.get(1 + 6 + 3 + 8), Some(&MODE_DECIMAL));
+    }
+
+    #[test]
+    fn specials_inside_a_decimal_run_are_exact() {
+        let ts: Vec<i64> = (0..300).map(|i| i * 15_000).collect();
+        let mut vs: Vec<f64> = (0..300).map(|i| i as f64 * 0.5).collect();
+        vs[10] = f64::from_bits(0x7ff0_0000_0000_0002);
+        vs[11] = f64::NAN;
+        vs[12] = f64::INFINITY;
+        vs[13] = -0.0;
+        vs[14] = f64::from_bits(0x7ff8_dead_beef_0001);
+        vs[15] = 1e300;
+        vs[16] = 18.324918539200002; // a decimal off by one ulp
+        round_trip(&ts, &vs);
+    }
+
+    #[test]
+    fn constant_series_costs_almost_nothing() {
+        let ts: Vec<i64> = (0..960).map(|i| i * 15_000).collect();
+        let enc = round_trip(&ts, &[1.0; 960]);
+        assert!(enc.len() < 40, "{} bytes", enc.len());
+    }
+
+    #[test]
+    fn noise_falls_back_to_xor_and_empty_runs_work() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let vs: Vec<f64> = (0..500)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                f64::from_bits(x)
+            })
+            .collect();
+        let ts: Vec<i64> = (0..500).map(|i| i * 1000 + (i % 3)).collect();
+        round_trip(&ts, &vs);
+        round_trip(&[], &[]);
+        round_trip(&[5], &[f64::NAN]);
+        round_trip(&[i64::MIN, i64::MAX, 0], &[f64::NEG_INFINITY, -0.0, 1e-320]);
+    }
+
+    #[test]
+    fn huge_claimed_count_is_refused_before_allocating() {
+        let mut data = Vec::new();
+        put_uvarint(&mut data, (MAX_RUN_SAMPLES - 1) as u64);
+        data.push(0);
+        assert!(decode(&data, &mut Vec::new(), &mut Vec::new()).is_err());
+    }
+}
