@@ -5,7 +5,7 @@
 //! at most 10,000 samples per query, 1m default subquery step, experimental
 //! functions on. Each eval runs under `catch_unwind`, so an engine panic fails
 //! that eval only. Instant evals also get the range-mode and step-invariance
-//! checks of [`super::checks`]; the first failing query decides the message.
+//! checks of the `checks` module; the first failing query decides the message.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
