@@ -100,11 +100,6 @@ impl<'a> Decoder<'a> {
         let u = self.uvarint()?;
         Some(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
-
-    /// An unsigned varint that must fit in `u32`.
-    pub(crate) fn uvarint_u32(&mut self) -> Option<u32> {
-        u32::try_from(self.uvarint()?).ok()
-    }
 }
 
 #[cfg(test)]
@@ -145,9 +140,5 @@ mod tests {
         assert_eq!(Decoder::new(&[0xff; 11]).uvarint(), None);
         assert_eq!(Decoder::new(&[1, 2, 3]).be_u32(), None);
         assert_eq!(Decoder::new(&[1, 2]).bytes(3), None);
-        assert_eq!(
-            Decoder::new(&[0xff, 0xff, 0xff, 0xff, 0x1f]).uvarint_u32(),
-            None
-        );
     }
 }

@@ -9,6 +9,7 @@
 //! See `docs/architecture.md` in the repository for the full picture.
 #![deny(missing_docs)]
 
+mod block;
 pub mod chunkenc;
 mod chunks;
 mod codec;
@@ -35,3 +36,7 @@ pub use error::{AppendError, Error};
 pub use head::{Appender, LabelLimits, SeriesRef};
 pub use querier::{Querier, RawChunk, Series, SeriesIter};
 pub use wal::FsyncPolicy;
+pub use block::{
+    apply_retention, expired_blocks, open_blocks, write_block, Block, BlockChunk, BlockDesc, BlockError, BlockId, BlockMeta,
+    BlockSeries, BlockStats, ChunkData, CompactionMeta, Compactor, ParseBlockIdError, RetentionPolicy,
+};

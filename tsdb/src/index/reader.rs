@@ -68,7 +68,7 @@ impl IndexFile {
         ix.read_symbols()?;
         ix.read_postings_table()?;
         let offsets_len = ix.section(Section::SeriesOffsets).len();
-        if offsets_len % format::SERIES_OFFSET_LEN != 0 {
+        if !offsets_len.is_multiple_of(format::SERIES_OFFSET_LEN) {
             return Err(ix.corrupt(Section::SeriesOffsets, 0, "length not a multiple of 8"));
         }
         ix.num_series = u32::try_from(offsets_len / format::SERIES_OFFSET_LEN)

@@ -1,0 +1,29 @@
+//! Blocks: immutable directories holding all samples of a time range.
+//!
+//! A block is `meta.json` + `index` + `chunks/` (format in
+//! `docs/format/block.md` and `docs/format/index.md`). This module writes
+//! blocks ([`write_block`], from the head's series), opens them
+//! ([`Block::open`], [`open_blocks`]) and answers selects against them,
+//! merges them ([`Compactor`]) and deletes old ones ([`apply_retention`]).
+//!
+//! Invariants: a block directory appears only complete (written as
+//! `<id>.tmp`, fsynced, renamed); its files are never modified after that;
+//! a block still referenced by a query is never removed from disk (deletion
+//! waits for the last `Arc<Block>`).
+
+mod compact;
+mod error;
+mod id;
+mod merge;
+mod meta;
+mod reader;
+mod retention;
+mod writer;
+
+pub use compact::Compactor;
+pub use error::BlockError;
+pub use id::{BlockId, ParseBlockIdError};
+pub use meta::{BlockDesc, BlockMeta, BlockStats, CompactionMeta, META_FILE, META_VERSION};
+pub use reader::{open_blocks, Block, BlockChunk, BlockSeries};
+pub use retention::{apply as apply_retention, expired as expired_blocks, RetentionPolicy};
+pub use writer::{write_block, ChunkData};
