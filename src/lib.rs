@@ -3,6 +3,10 @@
 //! so end-to-end tests can build the router in-process.
 
 pub mod bench;
+pub mod config;
 pub mod http;
+pub mod ingest;
+pub mod metadata;
+pub mod metrics;
 pub mod server;
 pub mod storage;

@@ -1,0 +1,265 @@
+//! The ingest path: decode → validate → append → commit, one named step each.
+//!
+//! [`Ingester::ingest`] takes one remote-write body and returns only after the
+//! samples it accepted are committed to the WAL (under the database's fsync
+//! policy) and visible in the head: that is what lets the HTTP layer answer 2xx.
+//! A request is one appender and one commit. Bad series and refused samples do
+//! not fail the request; they are counted in the [`IngestReport`] and the good
+//! ones are stored. A storage failure fails the whole request with nothing
+//! acknowledged, so the sender retries. The function blocks (WAL write and
+//! fsync): call it from a blocking thread.
+
+mod cache;
+mod report;
+
+use std::sync::Arc;
+
+use promlite_remote_write::{
+    decode_write_request, decompress_body, DecodeError, Limits, SeriesView, WriteProtocol,
+};
+use promlite_tsdb::{AppendError, Appender, Db, Label, Labels, SeriesRef};
+
+use crate::metadata::MetadataStore;
+use crate::metrics::{Metrics, ReasonLabels};
+pub use cache::DEFAULT_CAPACITY as DEFAULT_SERIES_CACHE_CAPACITY;
+use cache::{SeriesCache, SeriesKey};
+pub use report::{IngestReport, Rejections};
+
+/// Most refused series logged per request; the rest are only counted.
+const MAX_LOGGED_REJECTIONS: usize = 20;
+
+/// Why a request was not ingested at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The body could not be decoded (HTTP 400; the sender must not retry).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The database could not commit (HTTP 5xx; the sender retries).
+    #[error("storage could not commit the write: {0}")]
+    Storage(#[source] promlite_tsdb::Error),
+}
+
+/// Takes remote-write bodies into the database. Shared by all requests.
+pub struct Ingester {
+    db: Db,
+    limits: Limits,
+    cache: SeriesCache,
+    metrics: Arc<Metrics>,
+    metadata: Arc<MetadataStore>,
+}
+
+impl Ingester {
+    /// An ingester writing to `db` under `limits`.
+    pub fn new(
+        db: Db,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+        metadata: Arc<MetadataStore>,
+    ) -> Self {
+        Ingester {
+            db,
+            limits,
+            cache: SeriesCache::new(DEFAULT_SERIES_CACHE_CAPACITY),
+            metrics,
+            metadata,
+        }
+    }
+
+    /// The decoding limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Decodes, validates, appends and commits one snappy-compressed body.
+    pub fn ingest(
+        &self,
+        protocol: WriteProtocol,
+        body: &[u8],
+    ) -> Result<IngestReport, IngestError> {
+        let raw = decompress_body(body, &self.limits)?;
+        let decoded = decode_write_request(protocol, &raw, &self.limits)?;
+        let mut report = IngestReport {
+            series_total: decoded.series_count() + decoded.rejected().len(),
+            histograms_dropped: decoded.histograms(),
+            exemplars_dropped: decoded.exemplars(),
+            ..IngestReport::default()
+        };
+        for r in decoded.rejected() {
+            report.reject(r.error.kind(), r.samples, || {
+                format!("{}: {}", r.labels, r.error)
+            });
+            log_rejection(&report, &r.labels, &r.error);
+        }
+        self.metadata.record(decoded.metadata());
+
+        let mut app = self.db.appender();
+        let mut scratch = Vec::new();
+        for series in decoded.series() {
+            self.append_series(&mut app, series, &mut scratch, &mut report);
+        }
+        report.samples_written = app.len();
+        app.commit().map_err(IngestError::Storage)?;
+
+        self.count(&report, &decoded);
+        Ok(report)
+    }
+
+    /// Appends one series' samples: by cached ref when the series is known,
+    /// building its `Labels` only when it is new to this process.
+    fn append_series(
+        &self,
+        app: &mut Appender,
+        series: SeriesView<'_, '_>,
+        scratch: &mut Vec<u8>,
+        report: &mut IngestReport,
+    ) {
+        let key = SeriesCache::key(series.labels, scratch);
+        let mut series_ref = self.cache.get(key);
+        let mut labels: Option<Labels> = None;
+        let mut first_error: Option<AppendError> = None;
+        let mut refused = 0usize;
+        for s in series.samples {
+            let result = match series_ref {
+                Some(r) => match app.append_ref(r, s.timestamp, s.value) {
+                    Err(AppendError::UnknownSeriesRef(_)) => {
+                        // Truncated away since it was cached: fall back to the labels.
+                        self.cache.remove(key);
+                        series_ref = None;
+                        self.append_by_labels(
+                            app,
+                            key,
+                            series,
+                            &mut labels,
+                            s.timestamp,
+                            s.value,
+                            &mut series_ref,
+                        )
+                    }
+                    other => other,
+                },
+                None => self.append_by_labels(
+                    app,
+                    key,
+                    series,
+                    &mut labels,
+                    s.timestamp,
+                    s.value,
+                    &mut series_ref,
+                ),
+            };
+            if let Err(e) = result {
+                refused += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_error {
+            let labels = labels_text(series);
+            report.reject(append_reason(&e), refused, || format!("{labels}: {e}"));
+            log_rejection(report, &labels, &e);
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one sample's slow path; a struct would only rename the locals"
+    )]
+    fn append_by_labels(
+        &self,
+        app: &mut Appender,
+        key: SeriesKey,
+        series: SeriesView<'_, '_>,
+        labels: &mut Option<Labels>,
+        t: i64,
+        v: f64,
+        series_ref: &mut Option<SeriesRef>,
+    ) -> Result<(), AppendError> {
+        let labels = labels.get_or_insert_with(|| to_labels(series));
+        let r = app.append(labels, t, v)?;
+        self.cache.insert(key, r);
+        *series_ref = Some(r);
+        Ok(())
+    }
+
+    /// Updates the ingest metrics after a successful commit.
+    fn count(&self, report: &IngestReport, decoded: &promlite_remote_write::DecodedWrite<'_>) {
+        self.metrics
+            .samples_ingested
+            .inc_by(report.samples_written as u64);
+        self.metrics
+            .histograms_dropped
+            .inc_by(report.histograms_dropped as u64);
+        self.metrics
+            .exemplars_dropped
+            .inc_by(report.exemplars_dropped as u64);
+        for r in decoded.rejected() {
+            self.metrics
+                .series_rejected
+                .get_or_create(&ReasonLabels {
+                    reason: r.error.kind(),
+                })
+                .inc();
+        }
+        for (&reason, r) in &report.rejected {
+            if r.samples > 0 {
+                self.metrics
+                    .samples_rejected
+                    .get_or_create(&ReasonLabels { reason })
+                    .inc_by(r.samples as u64);
+            }
+        }
+    }
+}
+
+/// Builds the tsdb label set of a validated series. The decoder already sorted
+/// the labels, made names unique and non-empty and dropped empty values, which is
+/// exactly the invariant `from_sorted_unchecked` asks for.
+fn to_labels(series: SeriesView<'_, '_>) -> Labels {
+    Labels::from_sorted_unchecked(
+        series
+            .labels
+            .iter()
+            .map(|l| Label {
+                name: Arc::from(l.name),
+                value: Arc::from(l.value),
+            })
+            .collect(),
+    )
+}
+
+fn labels_text(series: SeriesView<'_, '_>) -> String {
+    let mut out = String::from("{");
+    for (i, l) in series.labels.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(l.name);
+        out.push('=');
+        out.push_str(&format!("{:?}", l.value));
+    }
+    out.push('}');
+    out
+}
+
+/// The `reason` label of a refused sample.
+fn append_reason(e: &AppendError) -> &'static str {
+    match e {
+        AppendError::OutOfOrder { .. } => "out_of_order",
+        AppendError::OutOfBounds { .. } => "out_of_bounds",
+        AppendError::TooOldSample { .. } => "too_old",
+        AppendError::DuplicateSampleForTimestamp { .. } => "duplicate_sample",
+        AppendError::TooManySeries => "too_many_series",
+        _ => "invalid_labels",
+    }
+}
+
+fn log_rejection(report: &IngestReport, labels: &str, error: &dyn std::fmt::Display) {
+    let n = report.rejected_series();
+    if n <= MAX_LOGGED_REJECTIONS {
+        tracing::warn!(series = labels, error = %error, "remote-write series rejected");
+    } else if n == MAX_LOGGED_REJECTIONS + 1 {
+        tracing::warn!(
+            "more remote-write series rejected in this request; only counted from here on"
+        );
+    }
+}

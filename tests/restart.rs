@@ -1,0 +1,164 @@
+//! Acknowledged means durable: samples answered 204 survive SIGKILL and a
+//! restart, and a graceful SIGTERM exits 0 with everything kept. Runs the built
+//! binary on a port it picks, reads back through remote-read.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
+mod harness;
+
+use std::collections::BTreeMap;
+
+use harness::{post, Promlite};
+use promlite_remote_write::proto::read::{LabelMatcher, MatcherType, Query, ReadRequest};
+use promlite_remote_write::proto::{v1, Label, Sample};
+use promlite_remote_write::{decode_read_response, encode_read_request, encode_v1, WriteProtocol};
+
+const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
+
+type Stored = BTreeMap<String, Vec<(i64, u64)>>;
+
+/// Sends `batches` requests of `series` series × `samples` samples; returns what was acknowledged.
+fn ingest(addr: &str, batches: usize, series: usize, samples: usize, offset_ms: i64) -> Stored {
+    let mut acked = Stored::new();
+    for b in 0..batches {
+        let timeseries: Vec<v1::TimeSeries> = (0..series)
+            .map(|s| {
+                let samples: Vec<Sample> = (0..samples)
+                    .map(|i| {
+                        let t = offset_ms + ((b * samples + i) as i64) * 1000;
+                        // Every 7th sample is a stale marker: it must come back bit-exact.
+                        let value = if i % 7 == 6 {
+                            f64::from_bits(STALE_NAN)
+                        } else {
+                            (s * 1000 + i) as f64 + 0.25
+                        };
+                        Sample {
+                            value,
+                            timestamp: t,
+                        }
+                    })
+                    .collect();
+                v1::TimeSeries {
+                    labels: vec![
+                        Label {
+                            name: "__name__".into(),
+                            value: "restart_test".into(),
+                        },
+                        Label {
+                            name: "series".into(),
+                            value: s.to_string(),
+                        },
+                    ],
+                    samples,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let body = encode_v1(&v1::WriteRequest {
+            timeseries: timeseries.clone(),
+            metadata: vec![],
+        });
+        let reply = post(
+            addr,
+            "/api/v1/write",
+            &[
+                ("Content-Type", WriteProtocol::V1.content_type()),
+                ("Content-Encoding", "snappy"),
+            ],
+            &body,
+        )
+        .unwrap();
+        assert_eq!(reply.status, 204, "{}", reply.text());
+        for ts in timeseries {
+            let key = format!("series={}", ts.labels[1].value);
+            acked
+                .entry(key)
+                .or_default()
+                .extend(ts.samples.iter().map(|s| (s.timestamp, s.value.to_bits())));
+        }
+    }
+    acked
+}
+
+/// Everything stored for `restart_test`, through remote-read (`SAMPLES`).
+fn read_back(addr: &str) -> Stored {
+    let request = ReadRequest {
+        queries: vec![Query {
+            start_timestamp_ms: 0,
+            end_timestamp_ms: i64::MAX,
+            matchers: vec![LabelMatcher {
+                r#type: MatcherType::Eq as i32,
+                name: "__name__".into(),
+                value: "restart_test".into(),
+            }],
+            hints: None,
+        }],
+        accepted_response_types: vec![],
+    };
+    let reply = post(
+        addr,
+        "/api/v1/read",
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "snappy"),
+        ],
+        &encode_read_request(&request),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let response = decode_read_response(&reply.body, 1 << 30).unwrap();
+    let mut out = Stored::new();
+    for ts in &response.results[0].timeseries {
+        let series = ts.labels.iter().find(|l| l.name == "series").unwrap();
+        out.insert(
+            format!("series={}", series.value),
+            ts.samples
+                .iter()
+                .map(|s| (s.timestamp, s.value.to_bits()))
+                .collect(),
+        );
+    }
+    out
+}
+
+fn merge(into: &mut Stored, more: Stored) {
+    for (k, v) in more {
+        into.entry(k).or_default().extend(v);
+    }
+}
+
+#[test]
+fn acknowledged_samples_survive_sigkill_and_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut server = Promlite::start(dir.path(), &[]);
+    let mut acked = ingest(&server.addr, 20, 50, 10, 1_700_000_000_000);
+    server.process.kill(); // SIGKILL right after the last acknowledgement
+
+    let mut server = Promlite::start(dir.path(), &[]);
+    assert_eq!(read_back(&server.addr), acked, "after SIGKILL");
+
+    // More data after the restart, then a graceful stop.
+    merge(
+        &mut acked,
+        ingest(&server.addr, 5, 50, 10, 1_700_000_000_000 + 1_000_000),
+    );
+    server.process.signal("TERM");
+    let status = server.process.wait_exit();
+    assert!(
+        status.success(),
+        "SIGTERM exit: {status:?}\n{}",
+        server.process.stderr()
+    );
+    assert!(
+        server.process.stderr().contains("database closed"),
+        "{}",
+        server.process.stderr()
+    );
+
+    let server = Promlite::start(dir.path(), &["--wal.fsync", "always"]);
+    assert_eq!(read_back(&server.addr), acked, "after SIGTERM");
+}
