@@ -347,7 +347,7 @@ mod tests {
             q(0.5, &[(1.0, 0.0), (INF, 0.0)]).is_nan(),
             "no observations"
         );
-        assert!(q(0.5, &mut []).is_nan());
+        assert!(q(0.5, &[]).is_nan());
     }
 
     #[test]
