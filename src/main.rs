@@ -26,6 +26,8 @@ enum BenchCommand {
     Compression(promlite::bench::compression::Args),
     /// A remote-write load generator against any remote-write URL.
     Write(promlite::bench::write::Args),
+    /// promlite, Prometheus and VictoriaMetrics side by side on the same data.
+    Compare(promlite::bench::compare::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         Command::Bench { bench } => match bench {
             BenchCommand::Compression(args) => promlite::bench::compression::run(args),
             BenchCommand::Write(args) => promlite::bench::write::run(args),
+            BenchCommand::Compare(args) => promlite::bench::compare::run(args),
         },
     }
 }
