@@ -31,7 +31,7 @@ pub use index::{
 pub use chunks::{
     ChunkBytes, ChunkFileError, ChunkReader, ChunkRef, ChunkStore, ChunkWriter, DEFAULT_MAX_SEGMENT_BYTES,
 };
-pub use db::{Db, Options, Stats};
+pub use db::{CompactionReport, Db, Options, Stats};
 pub use error::{AppendError, Error};
 pub use head::{Appender, LabelLimits, SeriesRef};
 pub use querier::{Querier, RawChunk, Series, SeriesIter};

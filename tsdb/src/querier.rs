@@ -16,24 +16,53 @@
 
 use std::sync::Arc;
 
+use parking_lot::RwLock;
+
+use crate::block::{Block, BlockChunk};
 use crate::chunkenc::{ChunkError, XorChunk, XorIterator};
 use crate::error::Error;
-use crate::head::{ChunkSnap, Head};
+use crate::head::{ChunkSnap, Head, SnapBytes};
 use crate::index::{label_names_for, label_values_for};
 use crate::labels::{Labels, Symbol};
 use crate::matcher::Matcher;
 
 /// A read view of the database over `[mint, maxt]` (ms, both inclusive).
 /// Obtain one from [`Db::querier`](crate::Db::querier).
+///
+/// Each call reads the head first and then the block list of that moment
+/// (head truncation adds a block before it drops the head's copy, so data is
+/// never missed; a sample seen in both is deduplicated). The [`Series`] a call
+/// returns own their chunks: iterating them stays valid after retention or
+/// compaction removed the block they came from (its files go once the last
+/// reader is dropped).
 pub struct Querier {
     head: Arc<Head>,
+    /// The database's block list, sorted by min time.
+    blocks: SharedBlocks,
     mint: i64,
     maxt: i64,
 }
 
+/// The block list a `Db` and its queriers share.
+pub(crate) type SharedBlocks = Arc<RwLock<Vec<Arc<Block>>>>;
+
 impl Querier {
-    pub(crate) fn new(head: Arc<Head>, mint: i64, maxt: i64) -> Self {
-        Querier { head, mint, maxt }
+    pub(crate) fn new(head: Arc<Head>, blocks: SharedBlocks, mint: i64, maxt: i64) -> Self {
+        Querier {
+            head,
+            blocks,
+            mint,
+            maxt,
+        }
+    }
+
+    /// The blocks overlapping the range now.
+    fn blocks(&self) -> Vec<Arc<Block>> {
+        let all = self.blocks.read();
+        all.iter()
+            .filter(|b| b.meta().overlaps(self.mint, self.maxt))
+            .cloned()
+            .collect()
     }
 
     /// Start of the range, ms, inclusive.
@@ -50,12 +79,43 @@ impl Querier {
     /// sorted by labels. An empty matcher list selects every series.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, Error> {
         let refs = self.head.postings_for(matchers)?;
-        let mut out = self.collect_head(refs.iter());
-        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        // Head before blocks: see the type's docs.
+        let mut found = self.collect_head(refs.iter());
+        for b in &self.blocks() {
+            let selected = b
+                .select(matchers, self.mint, self.maxt)
+                .map_err(|e| Error::Block {
+                    path: b.dir(),
+                    source: Box::new(e),
+                })?;
+            found.extend(
+                selected
+                    .into_iter()
+                    .map(|s| (s.labels, s.chunks.into_iter().map(block_snap).collect())),
+            );
+        }
+        // Stable: for equal labels the head's chunks come first, then blocks in time order.
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<Series> = Vec::with_capacity(found.len());
+        let mut pending: Option<(Labels, Vec<ChunkSnap>)> = None;
+        for (labels, chunks) in found {
+            match &mut pending {
+                Some((l, c)) if *l == labels => c.extend(chunks),
+                _ => {
+                    if let Some((l, c)) = pending.replace((labels, chunks)) {
+                        out.push(Series::new(l, c, self.mint, self.maxt));
+                    }
+                }
+            }
+        }
+        if let Some((l, c)) = pending {
+            out.push(Series::new(l, c, self.mint, self.maxt));
+        }
         Ok(out)
     }
 
-    fn collect_head(&self, refs: impl Iterator<Item = u32>) -> Vec<Series> {
+    /// Head series among `refs` with chunks in the range.
+    fn collect_head(&self, refs: impl Iterator<Item = u32>) -> Vec<(Labels, Vec<ChunkSnap>)> {
         let mut out = Vec::new();
         for r in refs {
             let mut chunks = Vec::new();
@@ -66,7 +126,7 @@ impl Querier {
                 continue;
             };
             if !chunks.is_empty() {
-                out.push(Series::new(labels, chunks, self.mint, self.maxt));
+                out.push((labels, chunks));
             }
         }
         out
@@ -75,13 +135,43 @@ impl Querier {
     /// Label names carried by the series matching `matchers` (all names if
     /// empty), sorted.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<Symbol>, Error> {
-        Ok(label_names_for(self.head.postings(), matchers)?)
+        let mut names = label_names_for(self.head.postings(), matchers)?;
+        for b in &self.blocks() {
+            names.extend(b.label_names(matchers).map_err(|e| Error::Block {
+                path: b.dir(),
+                source: Box::new(e),
+            })?);
+        }
+        Ok(sorted_unique(names))
     }
 
     /// Values of label `name` among the series matching `matchers` (all values
     /// if empty), sorted.
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<Symbol>, Error> {
-        Ok(label_values_for(self.head.postings(), name, matchers)?)
+        let mut values = label_values_for(self.head.postings(), name, matchers)?;
+        for b in &self.blocks() {
+            let more = b.label_values(name, matchers).map_err(|e| Error::Block {
+                path: b.dir(),
+                source: Box::new(e),
+            })?;
+            values.extend(more);
+        }
+        Ok(sorted_unique(values))
+    }
+}
+
+fn sorted_unique(mut v: Vec<Symbol>) -> Vec<Symbol> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn block_snap(c: BlockChunk) -> ChunkSnap {
+    ChunkSnap {
+        min_t: c.min_time,
+        max_t: c.max_time,
+        bytes: SnapBytes::File(c.bytes),
+        out_of_order: false,
     }
 }
 

@@ -1,12 +1,20 @@
 //! `Db`: the database handle an embedding program holds.
 //!
-//! `Db::open` replays the WAL into a fresh head (newest checkpoint, then the
-//! segments after it, cutting a torn tail) and starts the WAL writer on a new
-//! segment; with [`FsyncPolicy::Interval`] a background thread fsyncs the WAL.
-//! `Db` is a cheap `Arc` clone shared by all threads; appenders and queriers
-//! are created per batch and per query. The data directory holds `wal/`. `Db`
-//! never mutates a file another process could be reading as valid: segments are
-//! append-only and checkpoints appear by rename.
+//! `Db::open` opens the blocks in the data directory, replays the WAL into a
+//! fresh head (newest checkpoint, then the segments after it, cutting a torn
+//! tail; samples already in blocks are skipped) and starts the WAL writer on a
+//! new segment. Background threads fsync the WAL (with
+//! [`FsyncPolicy::Interval`]) and run maintenance every minute
+//! ([`maintenance`]: head → block, compaction, retention). `Db` is a cheap
+//! `Arc` clone shared by all threads; appenders and queriers are created per
+//! batch and per query. The data directory holds `wal/`, `chunks_head/` and
+//! one directory per block. `Db` never mutates a file another process could
+//! be reading as valid: segments are append-only, blocks and checkpoints
+//! appear by rename.
+
+mod maintenance;
+
+pub use maintenance::CompactionReport;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,13 +24,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
+use crate::block::{open_blocks, Block, Compactor};
 use crate::chunks::ChunkStore;
 use crate::error::Error;
 use crate::head::{Appender, Head, HeadOptions, LabelLimits};
 use crate::index::PostingsStats;
-use crate::querier::Querier;
+use crate::querier::{Querier, SharedBlocks};
 use crate::wal::{self, FsyncPolicy, OsIo, Record, WalWriter};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -30,6 +39,9 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 const HEAD_CHUNKS_DIR: &str = "chunks_head";
 /// Head chunk segments are sealed (and mapped) at this size (Prometheus uses 128 MiB too).
 const HEAD_CHUNK_SEGMENT_BYTES: u64 = 128 << 20;
+/// How often the background thread looks for head data to write as blocks,
+/// blocks to compact and blocks to delete (Prometheus checks every minute too).
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Settings for [`Db::open`]. Build with `Options { field: .., ..Options::default() }`
 /// so new fields keep their defaults.
@@ -115,11 +127,48 @@ pub struct Stats {
     /// Samples valid at `append` but dropped at `commit` because a concurrent
     /// commit to the same series made them out of order.
     pub dropped_at_commit: u64,
+    /// Blocks on disk.
+    pub num_blocks: usize,
+    /// Bytes of the blocks on disk.
+    pub blocks_bytes: u64,
 }
 
-struct Syncer {
+/// A background thread and the channel whose closing stops it.
+struct Worker {
     stop: Sender<()>,
     handle: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Runs `tick` every `every` on a named thread until stopped; `tick`
+    /// returning false ends the thread early.
+    fn spawn(
+        name: &str,
+        every: Duration,
+        mut tick: impl FnMut() -> bool + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (stop, rx) = mpsc::channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || loop {
+                match rx.recv_timeout(every) {
+                    Err(RecvTimeoutError::Timeout) => {
+                        if !tick() {
+                            return;
+                        }
+                    }
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            })?;
+        Ok(Worker { stop, handle })
+    }
+
+    fn stop(self) {
+        drop(self.stop);
+        if self.handle.join().is_err() {
+            tracing::error!("a background thread of the database panicked");
+        }
+    }
 }
 
 struct DbInner {
@@ -127,7 +176,13 @@ struct DbInner {
     opts: Options,
     head: Arc<Head>,
     wal: Arc<WalWriter>,
-    syncer: Mutex<Option<Syncer>>,
+    /// Open blocks sorted by min time. Queries clone the list (the `Arc`s keep
+    /// a block's files alive); maintenance replaces it.
+    blocks: SharedBlocks,
+    compactor: Compactor,
+    /// Serializes maintenance passes and snapshots.
+    maintenance: Mutex<()>,
+    workers: Mutex<Vec<Worker>>,
     closed: AtomicBool,
 }
 
@@ -166,6 +221,14 @@ impl Db {
             },
             Some(store),
         ));
+        let blocks = open_blocks(&dir).map_err(|e| Error::Block {
+            path: dir.clone(),
+            source: Box::new(e),
+        })?;
+        // Data up to the newest block's end is in blocks; the WAL's copy is skipped.
+        if let Some(end) = blocks.iter().map(|b| b.meta().max_time).max() {
+            head.set_min_valid(end);
+        }
         let wal_dir = dir.join("wal");
         let next_segment = replay_wal(&wal_dir, &head)?;
         let wal = Arc::new(WalWriter::open(
@@ -174,20 +237,20 @@ impl Db {
             next_segment,
             opts.wal_segment_bytes,
         )?);
-        let syncer = match opts.fsync {
-            FsyncPolicy::Interval(every) => Some(start_syncer(Arc::clone(&wal), every)?),
-            _ => None,
-        };
-        Ok(Db {
-            inner: Arc::new(DbInner {
-                dir,
-                opts,
-                head,
-                wal,
-                syncer: Mutex::new(syncer),
-                closed: AtomicBool::new(false),
-            }),
-        })
+        let compactor = Compactor::new(opts.block_range_ms, opts.retention_ms);
+        let inner = Arc::new(DbInner {
+            dir,
+            opts,
+            head,
+            wal,
+            blocks: Arc::new(RwLock::new(blocks)),
+            compactor,
+            maintenance: Mutex::new(()),
+            workers: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
+        inner.start_workers()?;
+        Ok(Db { inner })
     }
 
     /// The data directory.
@@ -215,7 +278,12 @@ impl Db {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        Ok(Querier::new(Arc::clone(&self.inner.head), mint_ms, maxt_ms))
+        Ok(Querier::new(
+            Arc::clone(&self.inner.head),
+            Arc::clone(&self.inner.blocks),
+            mint_ms,
+            maxt_ms,
+        ))
     }
 
     /// Head statistics, each top list cut to 10 entries (as Prometheus's status page).
@@ -227,13 +295,38 @@ impl Db {
     pub fn stats_with_limit(&self, limit: usize) -> Stats {
         let head = &self.inner.head;
         let range = head.time_range();
+        let blocks = self.inner.blocks.read();
         Stats {
             num_series: head.num_series(),
             head_min_time_ms: range.map(|r| r.0),
             head_max_time_ms: range.map(|r| r.1),
             postings: head.postings().stats(limit),
             dropped_at_commit: head.dropped_at_commit(),
+            num_blocks: blocks.len(),
+            blocks_bytes: blocks.iter().map(|b| b.size_bytes()).sum(),
         }
+    }
+
+    /// The blocks on disk, sorted by min time.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.inner.blocks.read().clone()
+    }
+
+    /// Runs one maintenance pass now (the background thread runs one every
+    /// minute): writes the head's oldest block range as a block while the head
+    /// spans more than 1.5 block ranges, compacts blocks, applies retention.
+    pub fn compact(&self) -> Result<CompactionReport, Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        self.inner.maintain()
+    }
+
+    /// Writes a snapshot into `dir`: hard links to every block and, if
+    /// `with_head`, the head's data as one more block. The snapshot directory
+    /// can be opened as a data directory (read-only use: it has no WAL).
+    pub fn snapshot(&self, dir: impl AsRef<Path>, with_head: bool) -> Result<(), Error> {
+        self.inner.snapshot(dir.as_ref(), with_head)
     }
 
     /// Makes everything committed so far durable, whatever the fsync policy.
@@ -246,25 +339,52 @@ impl Db {
     pub fn close(&self) -> Result<(), Error> {
         self.inner.closed.store(true, Ordering::Release);
         self.inner.head.close();
-        self.inner.stop_syncer();
+        self.inner.stop_workers();
         self.inner.wal.sync()
     }
 }
 
 impl DbInner {
-    fn stop_syncer(&self) {
-        if let Some(s) = self.syncer.lock().take() {
-            drop(s.stop);
-            if s.handle.join().is_err() {
-                tracing::error!("WAL sync thread panicked");
+    /// Starts the WAL sync thread (interval policy) and the maintenance thread.
+    /// They hold the WAL and a weak handle, so dropping the last `Db` ends them.
+    fn start_workers(self: &Arc<Self>) -> Result<(), Error> {
+        let mut workers = self.workers.lock();
+        if let FsyncPolicy::Interval(every) = self.opts.fsync {
+            let wal = Arc::clone(&self.wal);
+            let w = Worker::spawn("promlite-wal-sync", every, move || match wal.sync() {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "periodic WAL fsync failed; the WAL refuses further commits");
+                    false
+                }
+            });
+            workers.push(w.map_err(|e| Error::io("spawn WAL sync thread", self.wal.dir(), e))?);
+        }
+        let weak = Arc::downgrade(self);
+        let w = Worker::spawn("promlite-maintenance", MAINTENANCE_INTERVAL, move || {
+            let Some(db) = weak.upgrade() else {
+                return false;
+            };
+            if let Err(e) = db.maintain() {
+                tracing::error!(error = %e, "database maintenance failed; retried in a minute");
             }
+            true
+        });
+        workers.push(w.map_err(|e| Error::io("spawn maintenance thread", &self.dir, e))?);
+        Ok(())
+    }
+
+    fn stop_workers(&self) {
+        let workers = std::mem::take(&mut *self.workers.lock());
+        for w in workers {
+            w.stop();
         }
     }
 }
 
 impl Drop for DbInner {
     fn drop(&mut self) {
-        self.stop_syncer();
+        self.stop_workers();
         if !self.closed.load(Ordering::Acquire) {
             if let Err(e) = self.wal.sync() {
                 tracing::warn!(error = %e, "final WAL fsync failed");
@@ -304,24 +424,4 @@ fn replay_wal(wal_dir: &Path, head: &Head) -> Result<wal::SegmentNo, Error> {
         );
     }
     Ok(replayed.next_segment)
-}
-
-fn start_syncer(wal: Arc<WalWriter>, every: Duration) -> Result<Syncer, Error> {
-    let (stop, rx) = mpsc::channel::<()>();
-    let dir = wal.dir().to_path_buf();
-    let handle = std::thread::Builder::new()
-        .name("promlite-wal-sync".into())
-        .spawn(move || loop {
-            match rx.recv_timeout(every) {
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Err(e) = wal.sync() {
-                        tracing::error!(error = %e, "periodic WAL fsync failed; the WAL refuses further commits");
-                        return;
-                    }
-                }
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-            }
-        })
-        .map_err(|e| Error::io("spawn WAL sync thread", dir, e))?;
-    Ok(Syncer { stop, handle })
 }

@@ -131,42 +131,50 @@ impl Appender {
             });
         }
         let committed = tr.series.max_time();
-        let newest = tr.last_t.max(committed);
+        let mut newest = tr.last_t.max(committed);
         // The common case: the series' next sample, newer than anything stored or batched.
         if t > newest && t >= bounds.in_order_min {
             tr.last_t = t;
             tr.last_v = v.to_bits();
-        } else if t == newest {
+            self.pending.push((idx, t, v));
+            return Ok(());
+        }
+        if t == newest {
             let stored = if tr.last_t == t {
-                tr.last_v
+                Some(tr.last_v)
             } else {
-                tr.series.last_value_bits().1
+                // Re-read under the lock: a concurrent commit may have moved past `t`.
+                let (last_t, bits) = tr.series.last_value_bits();
+                newest = newest.max(last_t);
+                (last_t == t).then_some(bits)
             };
-            return if stored == v.to_bits() {
-                Ok(())
-            } else {
-                Err(AppendError::DuplicateSampleForTimestamp { t })
-            };
-        } else {
-            match bounds.ooo_min {
-                Some(min) if t >= min => {
-                    // Rare path, so the lock is fine: a late sample already buffered.
-                    if let Some(bits) = tr.series.buffered_ooo_bits(t) {
-                        return if bits == v.to_bits() {
-                            Ok(())
-                        } else {
-                            Err(AppendError::DuplicateSampleForTimestamp { t })
-                        };
-                    }
+            if let Some(bits) = stored {
+                return if bits == v.to_bits() {
+                    Ok(())
+                } else {
+                    Err(AppendError::DuplicateSampleForTimestamp { t })
+                };
+            }
+        }
+        // Older than the series' newest sample, or too far behind the head.
+        match bounds.ooo_min {
+            Some(min) if t >= min => {
+                // Rare path, so the lock is fine: a late sample already buffered.
+                if let Some(bits) = tr.series.buffered_ooo_bits(t) {
+                    return if bits == v.to_bits() {
+                        Ok(())
+                    } else {
+                        Err(AppendError::DuplicateSampleForTimestamp { t })
+                    };
                 }
-                Some(min) => return Err(AppendError::TooOldSample { t, min_valid: min }),
-                None if t < newest => return Err(AppendError::OutOfOrder { t, newest }),
-                None => {
-                    return Err(AppendError::OutOfBounds {
-                        t,
-                        min_valid: bounds.in_order_min,
-                    })
-                }
+            }
+            Some(min) => return Err(AppendError::TooOldSample { t, min_valid: min }),
+            None if t < newest => return Err(AppendError::OutOfOrder { t, newest }),
+            None => {
+                return Err(AppendError::OutOfBounds {
+                    t,
+                    min_valid: bounds.in_order_min,
+                })
             }
         }
         self.pending.push((idx, t, v));

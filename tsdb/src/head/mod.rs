@@ -21,8 +21,10 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 pub use appender::Appender;
-pub(crate) use series::ChunkSnap;
+pub(crate) use series::{ChunkSnap, SnapBytes};
 
+use crate::block::ChunkData;
+use crate::chunkenc::{Encoding, XorIterator};
 use crate::chunks::ChunkStore;
 use crate::error::{AppendError, Error};
 use crate::index::{postings_for_matchers, MemPostings};
@@ -155,10 +157,6 @@ impl Head {
             closed: AtomicBool::new(false),
             dropped_at_commit: AtomicU64::new(0),
         }
-    }
-
-    pub(crate) fn options(&self) -> &HeadOptions {
-        &self.opts
     }
 
     pub(crate) fn close(&self) {
@@ -383,8 +381,58 @@ impl Head {
         n
     }
 
-    /// Calls `f` for every head series with its labels and ref.
-    pub(crate) fn for_each_series(&self, mut f: impl FnMut(SeriesRef, &Labels)) {
-        self.series.for_each(|s| f(s.series_ref, &s.labels));
+    /// Refuses samples before `t` (ms) from now on: data up to it is in blocks.
+    pub(crate) fn set_min_valid(&self, t: i64) {
+        self.min_valid_t.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// The refs of every head series.
+    pub(crate) fn series_refs(&self) -> Vec<SeriesRef> {
+        let mut out = Vec::new();
+        self.series.for_each(|s| out.push(s.series_ref));
+        out
+    }
+
+    /// True if the head has series `r`.
+    pub(crate) fn has_series(&self, r: SeriesRef) -> bool {
+        self.series.get(r).is_some()
+    }
+
+    /// Series `r`'s data in `[mint, maxt)` (ms, end exclusive) as block chunks:
+    /// chunks inside the range are copied as they are; chunks reaching outside
+    /// it (only out-of-order ones can) are cut down and re-encoded. Out-of-order
+    /// chunks come first so that in-order data wins equal timestamps in the
+    /// block's merge (newer input wins there), as it does in the querier.
+    pub(crate) fn block_series(
+        &self,
+        r: SeriesRef,
+        mint: i64,
+        maxt: i64,
+    ) -> Option<(Labels, Vec<ChunkData>)> {
+        let mut snaps = Vec::new();
+        let labels = self.series_chunks(r.get(), mint, maxt.saturating_sub(1), &mut snaps)?;
+        snaps.sort_by_key(|c| !c.out_of_order);
+        let mut out = Vec::with_capacity(snaps.len());
+        for c in snaps {
+            if c.min_t >= mint && c.max_t < maxt {
+                out.push(ChunkData {
+                    min_time: c.min_t,
+                    max_time: c.max_t,
+                    encoding: Encoding::Xor,
+                    data: c.bytes.as_slice().to_vec(),
+                });
+                continue;
+            }
+            let mut it = XorIterator::new(c.bytes.as_slice());
+            let mut kept = Vec::new();
+            while it.next() {
+                let (t, v) = it.at();
+                if t >= mint && t < maxt {
+                    kept.push((t, v));
+                }
+            }
+            out.extend(ChunkData::from_samples(&kept));
+        }
+        Some((labels, out))
     }
 }

@@ -65,6 +65,7 @@ impl Symbols {
     }
 
     /// Number of interned strings.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().len()).sum()
     }

@@ -20,9 +20,9 @@ use std::path::Path;
 
 pub use writer::FsyncPolicy;
 
-pub(crate) use checkpoint::{write_checkpoint, CheckpointStats};
-pub(crate) use io::{OsIo, WalIo};
-pub(crate) use reader::{Record, Truncation};
+pub(crate) use checkpoint::write_checkpoint;
+pub(crate) use io::OsIo;
+pub(crate) use reader::Record;
 pub(crate) use record::RefSample;
 pub(crate) use segment::SegmentNo;
 pub(crate) use writer::WalWriter;
@@ -66,8 +66,6 @@ pub(crate) fn encode_samples_frames(buf: &mut Vec<u8>, samples: &[RefSample]) {
 pub(crate) struct Replayed {
     /// The segment number the writer should start next.
     pub(crate) next_segment: SegmentNo,
-    /// Where a torn or corrupt tail was cut, if anywhere.
-    pub(crate) truncation: Option<Truncation>,
 }
 
 /// Replays `wal_dir` (created if absent): the newest checkpoint, then every
@@ -101,7 +99,8 @@ pub(crate) fn replay(
             }
         }
     }
-    let truncation = read_segments(&segments, Repair::TruncateTail, intern, on_record)?;
+    // A cut tail is logged by the reader; replay carries on with what is left.
+    read_segments(&segments, Repair::TruncateTail, intern, on_record)?;
     // Start after whatever survived; a segment cut by repair stays, shortened, and is not reused.
     let last = list_segments(wal_dir)
         .map_err(|e| Error::io("list WAL directory", wal_dir, e))?
@@ -112,8 +111,5 @@ pub(crate) fn replay(
         (None, Some(a)) => a.next(),
         (None, None) => SegmentNo(0),
     };
-    Ok(Replayed {
-        next_segment,
-        truncation,
-    })
+    Ok(Replayed { next_segment })
 }
