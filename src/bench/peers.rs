@@ -192,11 +192,15 @@ impl Peer {
             Kind::Promlite | Kind::Prometheus => {
                 let url = format!("{}/api/v1/admin/tsdb/snapshot", self.base_url);
                 let mut resp = agent.post(&url).send_empty().context("snapshot request")?;
-                let body: serde_json::Value =
-                    serde_json::from_str(&resp.body_mut().read_to_string()?)?;
-                let name = body["data"]["name"]
-                    .as_str()
-                    .context("snapshot answer without a name")?;
+                let text = resp.body_mut().read_to_string()?;
+                let body: serde_json::Value = serde_json::from_str(&text)?;
+                let name = body["data"]["name"].as_str().with_context(|| {
+                    format!(
+                        "{} snapshot failed: {} {text}",
+                        self.kind.name(),
+                        resp.status()
+                    )
+                })?;
                 let root = match self.kind {
                     Kind::Prometheus => self.data_dir.join("data"),
                     _ => self.data_dir.clone(),
