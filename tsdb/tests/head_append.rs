@@ -2,6 +2,12 @@
 //! rollback discards it, duplicates and bounds are typed errors, many threads
 //! append at once, and everything committed is there again after reopen.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use std::sync::Arc;
 
 use promlite_tsdb::{AppendError, Db, FsyncPolicy, Labels, Matcher, Options};

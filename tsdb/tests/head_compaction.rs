@@ -3,6 +3,12 @@
 //! the WAL is checkpointed, blocks are compacted and removed by retention, and
 //! everything reopens the same.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use promlite_tsdb::{Db, Labels, Matcher, Options};
 
 const HOUR: i64 = 3600 * 1000;

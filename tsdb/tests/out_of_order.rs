@@ -2,6 +2,12 @@
 //! default); within a configured window accepted, merged with in-order data at
 //! query time in timestamp order without duplicates, and replayed from the WAL.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use promlite_tsdb::{AppendError, Db, Labels, Options};
 
 const MIN: i64 = 60_000;

@@ -7,6 +7,12 @@
 //! `kill9_child_process` with `PROMLITE_KILL9_DIR` set. It prints `acked <b>`
 //! after each `commit()` returns Ok and `rolledback <b>` after each rollback.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -100,7 +106,7 @@ fn stored_batches(dir: &Path) -> BTreeMap<i64, i64> {
 #[test]
 fn kill9_loses_no_acknowledged_sample() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6b69_6c6c_39);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6b_696c_6c39);
     let mut acked = Vec::new();
     let mut rolled_back = Vec::new();
     // Batches a kill may have caught between commit and its `acked` line.

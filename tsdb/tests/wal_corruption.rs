@@ -8,6 +8,12 @@
 //! commits t = 10..20 s into `00000001` (samples frames only). Frame layout per
 //! `docs/format/wal.md`: `type u8 | len u32 LE | crc32c u32 LE | payload`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use std::ops::Range;
 use std::path::Path;
 

@@ -10,6 +10,7 @@
 //! map instead of making every entry a vector (Prometheus `stripeSeries` and
 //! `seriesHashmap` keep the same split).
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -71,10 +72,11 @@ impl HashShard {
     }
 
     fn insert(&mut self, hash: u64, series: Arc<MemSeries>) {
-        if self.unique.contains_key(&hash) {
-            self.conflicts.entry(hash).or_default().push(series);
-        } else {
-            self.unique.insert(hash, series);
+        match self.unique.entry(hash) {
+            Entry::Occupied(_) => self.conflicts.entry(hash).or_default().push(series),
+            Entry::Vacant(slot) => {
+                slot.insert(series);
+            }
         }
     }
 
@@ -106,8 +108,11 @@ impl HashShard {
 /// The series map. Lock order: a hash shard before a ref shard, never the reverse.
 pub(crate) struct StripeSeries {
     by_hash: Box<[RwLock<HashShard>]>,
-    by_ref: Box<[RwLock<IntMap<u32, Arc<MemSeries>>>]>,
+    by_ref: Box<[RefShard]>,
 }
+
+/// One shard of the by-ref view.
+type RefShard = RwLock<IntMap<u32, Arc<MemSeries>>>;
 
 impl StripeSeries {
     #[expect(
@@ -122,7 +127,7 @@ impl StripeSeries {
         clippy::indexing_slicing,
         reason = "masked with STRIPES - 1 and the box holds STRIPES shards"
     )]
-    fn ref_shard(&self, r: SeriesRef) -> &RwLock<IntMap<u32, Arc<MemSeries>>> {
+    fn ref_shard(&self, r: SeriesRef) -> &RefShard {
         &self.by_ref[(r.get() as usize) & (STRIPES - 1)]
     }
 

@@ -6,7 +6,7 @@
 //! holds it any more: `sweep` drops entries whose only owner is the table.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -31,9 +31,7 @@ impl Symbols {
 
     /// The shared copy of `s`.
     pub(crate) fn intern(&self, s: &str) -> Symbol {
-        let mut h = self.hasher.build_hasher();
-        s.hash(&mut h);
-        let Some(shard) = self.shards.get((h.finish() as usize) % SHARDS) else {
+        let Some(shard) = self.shards.get((self.hasher.hash_one(s) as usize) % SHARDS) else {
             return Arc::from(s);
         };
         let mut set = shard.lock();

@@ -92,9 +92,11 @@ pub(crate) fn finish_frame(buf: &mut [u8], start: usize, kind: RecordType) {
     let Some(frame) = buf.get_mut(start..) else {
         return;
     };
-    if let Some(h) = frame.get_mut(..5) {
-        h[0] = kind as u8;
-        h[1..5].copy_from_slice(&len.to_le_bytes());
+    if let Some((kind_byte, len_bytes)) = frame.split_first_mut() {
+        *kind_byte = kind as u8;
+        if let Some(l) = len_bytes.get_mut(..4) {
+            l.copy_from_slice(&len.to_le_bytes());
+        }
     }
     let crc = frame_crc(
         frame.get(..5).unwrap_or_default(),
@@ -246,7 +248,9 @@ mod tests {
         buf
     }
 
-    fn read_all(bytes: &[u8]) -> (Vec<(RecordType, Vec<u8>)>, Option<(u64, FrameFault)>) {
+    type ReadAll = (Vec<(RecordType, Vec<u8>)>, Option<(u64, FrameFault)>);
+
+    fn read_all(bytes: &[u8]) -> ReadAll {
         let mut r = FrameReader::new(bytes);
         let mut out = Vec::new();
         let mut p = Vec::new();
