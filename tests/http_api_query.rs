@@ -549,3 +549,15 @@ async fn g11_gzip_when_asked_never_zstd() {
     let resp = api.router().oneshot(request("zstd")).await.expect("infallible");
     assert!(resp.headers().get(header::CONTENT_ENCODING).is_none());
 }
+
+#[tokio::test]
+async fn r8_parse_query() {
+    let r = api().post_form("/api/v1/parse_query", "query=up").await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"matchers":[{"name":"__name__","type":"=","value":"up"}],"name":"up","offset":0,"startOrEnd":null,"timestamp":null,"type":"vectorSelector"}}"#
+    );
+    let r = api().get("/api/v1/parse_query?query=up%5B").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["errorType"], "bad_data");
+}

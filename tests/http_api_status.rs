@@ -74,3 +74,39 @@ async fn h1_root_answers_2xx() {
     let r = TestApi::empty().get("/").await;
     assert!(r.status.is_success());
 }
+
+#[tokio::test]
+async fn r4_metadata_from_remote_write() {
+    use promlite_remote_write::proto::MetricType;
+    use promlite_remote_write::MetadataRef;
+    let entry = |name, metric_type, help| MetadataRef { metric_family_name: name, metric_type, help, unit: "" };
+    let api = TestApi::with_metadata(
+        &[],
+        &[
+            entry("up", MetricType::Gauge, "1 if the target is up"),
+            entry("http_requests_total", MetricType::Counter, "Requests <by> code"),
+            entry("http_requests_total", MetricType::Counter, "Requests, newer help"),
+        ],
+    );
+    // codemirror-promql: no parameters.
+    let r = api.get("/api/v1/metadata").await;
+    assert_eq!(
+        r.body,
+        concat!(
+            r#"{"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests, newer help","unit":""},"#,
+            r#"{"type":"counter","help":"Requests \u003cby\u003e code","unit":""}],"#,
+            r#""up":[{"type":"gauge","help":"1 if the target is up","unit":""}]}}"#
+        )
+    );
+    // Grafana: limit=40000; Prometheus's metric and limit_per_metric.
+    let r = api.get("/api/v1/metadata?limit=40000&metric=up").await;
+    assert_eq!(r.body, r#"{"status":"success","data":{"up":[{"type":"gauge","help":"1 if the target is up","unit":""}]}}"#);
+    let r = api.get("/api/v1/metadata?limit=1&limit_per_metric=1").await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests, newer help","unit":""}]}}"#
+    );
+    assert_eq!(api.get("/api/v1/metadata?metric=absent").await.body, r#"{"status":"success","data":{}}"#);
+    let r = api.get("/api/v1/metadata?limit=many").await;
+    assert_eq!(r.body, r#"{"status":"error","errorType":"bad_data","error":"limit must be a number"}"#);
+}

@@ -6,9 +6,11 @@
 //! `AppState`. Every route's duration is recorded by one metrics middleware.
 
 pub mod api_error;
+pub mod ast_json;
 pub mod format;
 pub mod health;
 pub mod labels;
+pub mod metadata;
 pub mod metrics;
 pub mod params;
 pub mod query;
@@ -92,7 +94,7 @@ impl AppState {
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let metadata = Arc::new(MetadataStore::default());
         let ingester = Arc::new(Ingester::new(db.clone(), opts.limits, Arc::clone(&metrics), Arc::clone(&metadata)));
-        let read = ReadState::new(db.clone(), Engine::new(opts.engine), opts.info);
+        let read = ReadState::new(db.clone(), Engine::new(opts.engine), opts.info).with_metadata(Arc::clone(&metadata));
         AppState {
             db,
             ingester,

@@ -242,3 +242,11 @@ pub async fn format_query(params: Params) -> Result<JsonBody, ApiError> {
         &[],
     ))
 }
+
+/// `/api/v1/parse_query`: the query's syntax tree as JSON (see `ast_json`).
+pub async fn parse_query(params: Params) -> Result<JsonBody, ApiError> {
+    let expr = promlite_promql::parse(params.get("query").unwrap_or_default())
+        .map_err(|e| ApiError::from_query(e, "query"))?;
+    let tree = super::ast_json::translate(&expr).to_string();
+    Ok(format::success(|out| out.push_str(&tree), &[], &[]))
+}

@@ -13,6 +13,8 @@ use tower_http::compression::CompressionLayer;
 use promlite_promql::{Engine, Storage};
 use promlite_tsdb::Db;
 
+use crate::metadata::MetadataStore;
+
 /// State shared by every read-API handler; cheap to clone.
 #[derive(Clone)]
 pub struct ReadState {
@@ -24,6 +26,8 @@ pub struct ReadState {
     pub engine: Engine,
     /// Facts the status endpoints report.
     pub info: Arc<ServerInfo>,
+    /// Metric metadata received through remote-write.
+    pub metadata: Arc<MetadataStore>,
 }
 
 impl ReadState {
@@ -31,9 +35,15 @@ impl ReadState {
     /// adapter is built here so every handler reads the same view.
     pub fn new(db: Db, engine: Engine, info: ServerInfo) -> Self {
         let storage: Arc<dyn Storage> = Arc::new(crate::storage::TsdbStorage::new(db.clone()));
-        ReadState { db, storage, engine, info: Arc::new(info) }
+        ReadState { db, storage, engine, info: Arc::new(info), metadata: Arc::default() }
     }
 
+    /// Reads metric metadata from `store` (the one remote-write fills)
+    /// instead of an empty store of its own.
+    pub fn with_metadata(mut self, store: Arc<MetadataStore>) -> Self {
+        self.metadata = store;
+        self
+    }
 }
 
 /// Facts about the running server for `/api/v1/status/*`.
@@ -77,16 +87,18 @@ pub fn now_ms() -> i64 {
 /// The read API's routes, each answering GET and POST (Grafana and its
 /// client libraries use both, and retry a POST refused with 405 as GET).
 pub fn routes() -> Router<ReadState> {
-    use super::{labels, query, status};
+    use super::{labels, metadata, query, status};
     Router::new()
         .route("/", get(status::root).post(status::root))
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
         .route("/api/v1/query_exemplars", get(query::exemplars).post(query::exemplars))
         .route("/api/v1/format_query", get(query::format_query).post(query::format_query))
+        .route("/api/v1/parse_query", get(query::parse_query).post(query::parse_query))
         .route("/api/v1/labels", get(labels::label_names).post(labels::label_names))
         .route("/api/v1/label/{name}/values", get(labels::label_values).post(labels::label_values))
         .route("/api/v1/series", get(labels::series).post(labels::series))
+        .route("/api/v1/metadata", get(metadata::metadata).post(metadata::metadata))
         .route("/api/v1/status/buildinfo", get(status::buildinfo).post(status::buildinfo))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo).post(status::runtimeinfo))
         .route("/api/v1/status/flags", get(status::flags).post(status::flags))

@@ -64,6 +64,17 @@ impl TestApi {
         TestApi { router: read_state::routes().with_state(state), db, _dir: dir }
     }
 
+    /// An API over the given series whose metadata store holds `metadata`.
+    pub fn with_metadata(series: &[SeriesSpec<'_>], metadata: &[promlite_remote_write::MetadataRef<'_>]) -> Self {
+        let mut api = Self::with_series(series);
+        let store = std::sync::Arc::new(promlite::metadata::MetadataStore::default());
+        store.record(metadata);
+        let state = ReadState::new(api.db.clone(), Engine::new(EngineOptions::default()), ServerInfo::default())
+            .with_metadata(store);
+        api.router = read_state::routes().with_state(state);
+        api
+    }
+
     /// The router, for requests that need the raw response.
     pub fn router(&self) -> Router {
         self.router.clone()
