@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::chunkenc::ChunkError;
+use crate::chunkenc::CodecError;
 use crate::chunks::ChunkFileError;
 use crate::index::IndexError;
 
@@ -42,7 +42,7 @@ pub enum BlockError {
         series: String,
         /// The decoder's complaint.
         #[source]
-        source: ChunkError,
+        source: CodecError,
     },
     /// The caller handed the writer data that does not fit the block.
     #[error("invalid block input: {0}")]

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::chunkenc::{ChunkError, Encoding, XorChunk, XorIterator};
+use crate::chunkenc::{cold_decode, CodecError, Encoding, XorChunk, XorIterator};
 
 /// Samples per re-encoded chunk, as in the head.
 pub(crate) const SAMPLES_PER_CHUNK: usize = 120;
@@ -34,7 +34,7 @@ pub(crate) enum MergeError {
     /// Overlapping chunks use an encoding we cannot decode.
     Unsupported(Encoding),
     /// A chunk failed to decode.
-    Decode(ChunkError),
+    Decode(CodecError),
 }
 
 /// Orders `chunks` by time; overlapping runs are decoded, merged and re-encoded.
@@ -75,18 +75,12 @@ fn flush_run<'a>(
     }
     // (t, age, v): sort by time, newest chunk last among equal times, keep the last.
     let mut samples: Vec<(i64, usize, f64)> = Vec::new();
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
     for (age, c) in run.drain(..) {
-        if c.encoding != Encoding::Xor {
-            return Err(MergeError::Unsupported(c.encoding));
-        }
-        let mut it = XorIterator::new(&c.data);
-        while it.next() {
-            let (t, v) = it.at();
-            samples.push((t, age, v));
-        }
-        if let Some(e) = it.err() {
-            return Err(MergeError::Decode(e.clone()));
-        }
+        ts.clear();
+        vs.clear();
+        decode(c.encoding, &c.data, &mut ts, &mut vs)?;
+        samples.extend(ts.iter().zip(&vs).map(|(t, v)| (*t, age, *v)));
     }
     samples.sort_by_key(|(t, age, _)| (*t, *age));
     let mut deduped: Vec<(i64, f64)> = Vec::with_capacity(samples.len());
@@ -99,7 +93,9 @@ fn flush_run<'a>(
     for part in deduped.chunks(SAMPLES_PER_CHUNK) {
         let mut chunk = XorChunk::new();
         for (t, v) in part {
-            chunk.try_append(*t, *v).map_err(MergeError::Decode)?;
+            chunk
+                .try_append(*t, *v)
+                .map_err(|e| MergeError::Decode(e.into()))?;
         }
         if let (Some((min_time, _)), Some((max_time, _))) = (part.first(), part.last()) {
             out.push(ChunkIn {
@@ -113,11 +109,41 @@ fn flush_run<'a>(
     Ok(())
 }
 
-/// Samples in a chunk, read from its header without decoding (XOR: the
-/// leading big-endian u16); 0 for encodings without a known count.
+/// Appends the samples of one chunk to `ts`/`vs`: XOR and cold chunks are
+/// decoded, anything else cannot be merged.
+fn decode(
+    encoding: Encoding,
+    data: &[u8],
+    ts: &mut Vec<i64>,
+    vs: &mut Vec<f64>,
+) -> Result<(), MergeError> {
+    match encoding {
+        Encoding::Xor => {
+            let mut it = XorIterator::new(data);
+            while it.next() {
+                let (t, v) = it.at();
+                ts.push(t);
+                vs.push(v);
+            }
+            match it.err() {
+                Some(e) => Err(MergeError::Decode(e.clone().into())),
+                None => Ok(()),
+            }
+        }
+        Encoding::Cold => cold_decode(data, ts, vs).map_err(MergeError::Decode),
+        other => Err(MergeError::Unsupported(other)),
+    }
+}
+
+/// Samples in a chunk: XOR chunks carry the count in their first two bytes
+/// (big-endian); cold chunks are decoded; 0 for encodings we cannot read.
 pub(crate) fn sample_count(encoding: Encoding, data: &[u8]) -> u64 {
     match (encoding, data) {
         (Encoding::Xor, [hi, lo, ..]) => u64::from(u16::from_be_bytes([*hi, *lo])),
+        (Encoding::Cold, _) => {
+            let (mut ts, mut vs) = (Vec::new(), Vec::new());
+            cold_decode(data, &mut ts, &mut vs).map_or(0, |()| ts.len() as u64)
+        }
         _ => 0,
     }
 }
@@ -139,7 +165,7 @@ mod tests {
         }
     }
 
-    fn decode(chunks: &[ChunkIn<'_>]) -> Vec<(i64, f64)> {
+    fn decode_all(chunks: &[ChunkIn<'_>]) -> Vec<(i64, f64)> {
         let mut out = Vec::new();
         for c in chunks {
             let start = out.len();
@@ -169,7 +195,7 @@ mod tests {
             a_bytes.as_slice(),
             "passed through unchanged"
         );
-        assert_eq!(decode(&out), [(10, 1.0), (20, 2.0), (30, 3.0)]);
+        assert_eq!(decode_all(&out), [(10, 1.0), (20, 2.0), (30, 3.0)]);
     }
 
     #[test]
@@ -177,7 +203,7 @@ mod tests {
         let old: Vec<(i64, f64)> = (0..200).map(|i| (i * 10, 1.0)).collect();
         let new: Vec<(i64, f64)> = (0..50).map(|i| (i * 20 + 5 * (i % 2), 2.0)).collect();
         let out = merge_chunks(vec![xor(&old[..100]), xor(&old[100..]), xor(&new)]).unwrap();
-        let got = decode(&out);
+        let got = decode_all(&out);
         assert!(out.iter().all(|c| sample_count(c.encoding, &c.data) <= 120));
         assert!(
             got.windows(2).all(|w| w[0].0 < w[1].0),
@@ -186,6 +212,23 @@ mod tests {
         let mut want: std::collections::BTreeMap<i64, f64> = old.iter().copied().collect();
         want.extend(new.iter().copied());
         assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn cold_chunks_merge_with_xor_chunks() {
+        let cold_samples: Vec<(i64, f64)> = (0..10).map(|i| (i * 7, 3.0)).collect();
+        let (ts, vs): (Vec<i64>, Vec<f64>) = cold_samples.iter().copied().unzip();
+        let cold = ChunkIn {
+            min_time: 0,
+            max_time: 63,
+            encoding: Encoding::Cold,
+            data: Cow::Owned(crate::chunkenc::cold_encode(&ts, &vs).unwrap()),
+        };
+        assert_eq!(sample_count(Encoding::Cold, &cold.data), 10);
+        let out = merge_chunks(vec![cold, xor(&[(5, 1.0), (14, 2.0)])]).unwrap();
+        let mut want: std::collections::BTreeMap<i64, f64> = cold_samples.into_iter().collect();
+        want.extend([(5, 1.0), (14, 2.0)]);
+        assert_eq!(decode_all(&out), want.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
