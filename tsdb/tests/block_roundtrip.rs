@@ -1,6 +1,12 @@
 //! A block written from series reads back identically, after reopening too,
 //! and a corrupt block is refused with a typed error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use std::fs;
 use std::path::Path;
 

@@ -1,6 +1,12 @@
 //! Compaction merges adjacent and overlapping blocks into one, keeping every
 //! sample once, and the merged parents disappear from disk.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

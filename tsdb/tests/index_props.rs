@@ -2,6 +2,12 @@
 //! head postings and a block's index file select exactly the series a direct
 //! test of each series' labels selects; and a mangled index file never panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use std::fs;
 
 use promlite_tsdb::{

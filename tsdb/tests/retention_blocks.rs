@@ -1,6 +1,12 @@
 //! Retention deletes whole blocks by age and by total size, and never removes
 //! a block that a running query still holds.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use std::fs;
 use std::path::Path;
 
