@@ -110,3 +110,30 @@ async fn r4_metadata_from_remote_write() {
     let r = api.get("/api/v1/metadata?limit=many").await;
     assert_eq!(r.body, r#"{"status":"error","errorType":"bad_data","error":"limit must be a number"}"#);
 }
+
+#[tokio::test]
+async fn queries_are_counted_in_the_server_metrics() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use promlite::http::{app, AppState, HttpOptions};
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = promlite_tsdb::Db::open(dir.path(), promlite_tsdb::Options::default()).expect("open");
+    let router = app(AppState::new(db, HttpOptions::default()));
+    for uri in ["/api/v1/query?query=1&time=4", "/api/v1/query?query=2&time=4", "/api/v1/labels"] {
+        let resp = router.clone().oneshot(Request::get(uri).body(Body::empty()).expect("request")).await.expect("infallible");
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+    }
+    let resp = router.oneshot(Request::get("/metrics").body(Body::empty()).expect("request")).await.expect("infallible");
+    let text = String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes()).into_owned();
+    let count = |kind: &str| {
+        text.lines()
+            .find(|l| l.starts_with("promlite_queries_total{") && l.contains(&format!("kind=\"{kind}\"")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert_eq!(count("instant"), Some(2.0), "{text}");
+    assert_eq!(count("labels"), Some(1.0), "{text}");
+}

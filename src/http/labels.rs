@@ -22,6 +22,7 @@ use super::read_state::ReadState;
 
 /// `/api/v1/labels`: sorted label names of the selected series.
 pub async fn label_names(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+    state.count_query("labels");
     let limit = params.limit()?;
     let (start, end) = params.time_range()?;
     let matcher_sets = match_params(&params)?;
@@ -44,6 +45,7 @@ pub async fn label_values(
     Path(raw_name): Path<String>,
     params: Params,
 ) -> Result<JsonBody, ApiError> {
+    state.count_query("label_values");
     let name = unescape_label_name(&raw_name);
     if name.is_empty() {
         return Err(ApiError::BadData(format!("invalid label name: {name:?}")));
@@ -65,6 +67,7 @@ pub async fn label_values(
 
 /// `/api/v1/series`: the label sets of the series selected by `match[]`.
 pub async fn series(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+    state.count_query("series");
     if params.get_all("match[]").next().is_none() {
         return Err(ApiError::BadData("no match[] parameter provided".to_owned()));
     }

@@ -94,7 +94,8 @@ impl AppState {
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let metadata = Arc::new(MetadataStore::default());
         let ingester = Arc::new(Ingester::new(db.clone(), opts.limits, Arc::clone(&metrics), Arc::clone(&metadata)));
-        let read = ReadState::new(db.clone(), Engine::new(opts.engine), opts.info).with_metadata(Arc::clone(&metadata));
+        let read = ReadState::new(db.clone(), Engine::new(opts.engine), opts.info).with_metadata(Arc::clone(&metadata))
+            .with_metrics(Arc::clone(&metrics));
         AppState {
             db,
             ingester,

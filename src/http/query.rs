@@ -26,6 +26,7 @@ pub const TRUNCATED_WARNING: &str = "results truncated due to limit";
 
 /// `/api/v1/query`: an instant query at `time` (default now).
 pub async fn instant(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+    state.count_query("instant");
     let t_ms = params.time_or("time", now_ms())?;
     let query = params.get("query").unwrap_or_default().to_owned();
     let run = QueryRun::from_params(&state, &params)?;
@@ -35,6 +36,7 @@ pub async fn instant(State(state): State<ReadState>, params: Params) -> Result<J
 
 /// `/api/v1/query_range`: a range query over `[start, end]` every `step`.
 pub async fn range(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+    state.count_query("range");
     let (start_ms, end_ms, step_ms) = range_params(&params)?;
     let query = params.get("query").unwrap_or_default().to_owned();
     let run = QueryRun::from_params(&state, &params)?;

@@ -14,6 +14,7 @@ use promlite_promql::{Engine, Storage};
 use promlite_tsdb::Db;
 
 use crate::metadata::MetadataStore;
+use crate::metrics::{Metrics, QueryLabels};
 
 /// State shared by every read-API handler; cheap to clone.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct ReadState {
     pub info: Arc<ServerInfo>,
     /// Metric metadata received through remote-write.
     pub metadata: Arc<MetadataStore>,
+    /// The server's metrics; queries are counted in `queries` by kind.
+    pub metrics: Arc<Metrics>,
 }
 
 impl ReadState {
@@ -35,7 +38,7 @@ impl ReadState {
     /// adapter is built here so every handler reads the same view.
     pub fn new(db: Db, engine: Engine, info: ServerInfo) -> Self {
         let storage: Arc<dyn Storage> = Arc::new(crate::storage::TsdbStorage::new(db.clone()));
-        ReadState { db, storage, engine, info: Arc::new(info), metadata: Arc::default() }
+        ReadState { db, storage, engine, info: Arc::new(info), metadata: Arc::default(), metrics: Arc::default() }
     }
 
     /// Reads metric metadata from `store` (the one remote-write fills)
@@ -43,6 +46,18 @@ impl ReadState {
     pub fn with_metadata(mut self, store: Arc<MetadataStore>) -> Self {
         self.metadata = store;
         self
+    }
+
+    /// Counts queries in `metrics` (the server's registry) instead of a
+    /// private one.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Counts one query of `kind` (`instant`, `range`, `labels`, ...).
+    pub fn count_query(&self, kind: &'static str) {
+        self.metrics.queries.get_or_create(&QueryLabels { kind }).inc();
     }
 }
 
