@@ -130,12 +130,12 @@ fn overlapping_blocks_merge_without_duplicates() {
     let got = read_all(dir.path());
     let s2 = &got[&labels(2).to_string()];
     assert!(s2.windows(2).all(|w| w[0].0 < w[1].0), "sorted and unique");
-    let mut want: BTreeMap<i64, f64> = (0..2 * H).step_by(60_000).map(|t| (t, 1.0)).collect();
-    want.extend((H..3 * H).step_by(90_000).map(|t| (t, 2.0)));
+    let mut want: BTreeMap<i64, f64> = (H..3 * H).step_by(90_000).map(|t| (t, 2.0)).collect();
+    want.extend((0..2 * H).step_by(60_000).map(|t| (t, 1.0)));
     assert_eq!(
         s2,
         &want.into_iter().collect::<Vec<_>>(),
-        "the newer block wins on equal timestamps"
+        "the older block wins on equal timestamps, as in a query over both"
     );
     assert_eq!(got[&labels(1).to_string()].len(), 120);
     assert_eq!(got[&labels(3).to_string()].len(), 80);

@@ -4,9 +4,11 @@
 //!
 //! The common case — chunks that do not overlap — is passed through as
 //! borrowed bytes, with no decoding. When two samples share a timestamp, the
-//! one from the chunk later in the input wins: callers pass older data first
-//! (older blocks, then newer ones), so the newest write is kept, which is
-//! what a querier merging the same chunks shows.
+//! one from the chunk earlier in the input wins. Callers pass chunks in the
+//! order the querier ranks them (head in-order data before out-of-order data;
+//! blocks by time), so a merged block shows what a query over its parents
+//! showed; it also matches the head, where the first value written for a
+//! timestamp stays.
 
 use std::borrow::Cow;
 
@@ -38,19 +40,21 @@ pub(crate) enum MergeError {
 }
 
 /// Orders `chunks` by time; overlapping runs are decoded, merged and re-encoded.
-pub(crate) fn merge_chunks(mut chunks: Vec<ChunkIn<'_>>) -> Result<Vec<ChunkIn<'_>>, MergeError> {
-    // Stable: among equal start times the input (age) order survives.
-    chunks.sort_by_key(|c| c.min_time);
+pub(crate) fn merge_chunks(chunks: Vec<ChunkIn<'_>>) -> Result<Vec<ChunkIn<'_>>, MergeError> {
     let disjoint = chunks
         .windows(2)
         .all(|w| matches!(w, [a, b] if a.max_time < b.min_time));
     if disjoint {
+        // The common case: already in order (head chunks, one block's chunks).
         return Ok(chunks);
     }
-    let mut out = Vec::with_capacity(chunks.len());
+    // Rank = input position, kept through the sort by start time.
+    let mut ranked: Vec<(usize, ChunkIn<'_>)> = chunks.into_iter().enumerate().collect();
+    ranked.sort_by_key(|(rank, c)| (c.min_time, *rank));
+    let mut out = Vec::with_capacity(ranked.len());
     let mut run: Vec<(usize, ChunkIn<'_>)> = Vec::new();
     let mut run_end = i64::MIN;
-    for (age, c) in chunks.into_iter().enumerate() {
+    for (rank, c) in ranked {
         if !run.is_empty() && c.min_time > run_end {
             flush_run(&mut run, &mut out)?;
         }
@@ -59,7 +63,7 @@ pub(crate) fn merge_chunks(mut chunks: Vec<ChunkIn<'_>>) -> Result<Vec<ChunkIn<'
         } else {
             run_end.max(c.max_time)
         };
-        run.push((age, c));
+        run.push((rank, c));
     }
     flush_run(&mut run, &mut out)?;
     Ok(out)
@@ -73,21 +77,20 @@ fn flush_run<'a>(
         out.extend(run.drain(..).map(|(_, c)| c));
         return Ok(());
     }
-    // (t, age, v): sort by time, newest chunk last among equal times, keep the last.
+    // (t, rank, v): sort by time, then rank; among equal times keep the first.
     let mut samples: Vec<(i64, usize, f64)> = Vec::new();
     let (mut ts, mut vs) = (Vec::new(), Vec::new());
-    for (age, c) in run.drain(..) {
+    for (rank, c) in run.drain(..) {
         ts.clear();
         vs.clear();
         decode(c.encoding, &c.data, &mut ts, &mut vs)?;
-        samples.extend(ts.iter().zip(&vs).map(|(t, v)| (*t, age, *v)));
+        samples.extend(ts.iter().zip(&vs).map(|(t, v)| (*t, rank, *v)));
     }
-    samples.sort_by_key(|(t, age, _)| (*t, *age));
+    samples.sort_by_key(|(t, rank, _)| (*t, *rank));
     let mut deduped: Vec<(i64, f64)> = Vec::with_capacity(samples.len());
     for (t, _, v) in samples {
-        match deduped.last_mut() {
-            Some(last) if last.0 == t => last.1 = v,
-            _ => deduped.push((t, v)),
+        if deduped.last().is_none_or(|last| last.0 != t) {
+            deduped.push((t, v));
         }
     }
     for part in deduped.chunks(SAMPLES_PER_CHUNK) {
@@ -199,10 +202,11 @@ mod tests {
     }
 
     #[test]
-    fn overlaps_merge_newest_wins_and_recut_at_120() {
+    fn overlaps_merge_first_wins_and_recut_at_120() {
         let old: Vec<(i64, f64)> = (0..200).map(|i| (i * 10, 1.0)).collect();
         let new: Vec<(i64, f64)> = (0..50).map(|i| (i * 20 + 5 * (i % 2), 2.0)).collect();
-        let out = merge_chunks(vec![xor(&old[..100]), xor(&old[100..]), xor(&new)]).unwrap();
+        // The higher-ranked chunk starts later: ranks, not start times, settle ties.
+        let out = merge_chunks(vec![xor(&new), xor(&old[..100]), xor(&old[100..])]).unwrap();
         let got = decode_all(&out);
         assert!(out.iter().all(|c| sample_count(c.encoding, &c.data) <= 120));
         assert!(
@@ -212,6 +216,11 @@ mod tests {
         let mut want: std::collections::BTreeMap<i64, f64> = old.iter().copied().collect();
         want.extend(new.iter().copied());
         assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            got.iter().find(|s| s.0 == 0),
+            Some(&(0, 2.0)),
+            "the first chunk's value is kept"
+        );
     }
 
     #[test]
@@ -226,8 +235,10 @@ mod tests {
         };
         assert_eq!(sample_count(Encoding::Cold, &cold.data), 10);
         let out = merge_chunks(vec![cold, xor(&[(5, 1.0), (14, 2.0)])]).unwrap();
-        let mut want: std::collections::BTreeMap<i64, f64> = cold_samples.into_iter().collect();
-        want.extend([(5, 1.0), (14, 2.0)]);
+        // The cold chunk comes first, so its value at t=14 wins.
+        let mut want: std::collections::BTreeMap<i64, f64> =
+            [(5, 1.0), (14, 2.0)].into_iter().collect();
+        want.extend(cold_samples);
         assert_eq!(decode_all(&out), want.into_iter().collect::<Vec<_>>());
     }
 

@@ -66,8 +66,8 @@ impl ChunkData {
 /// must lie inside it. Series may come in any order and must be unique;
 /// series without chunks are skipped. A series' chunks may overlap (e.g.
 /// in-order and out-of-order head chunks): overlapping XOR chunks are merged
-/// into fresh chunks of at most 120 samples, the later chunk winning on equal
-/// timestamps.
+/// into fresh chunks of at most 120 samples, the chunk given first winning on
+/// equal timestamps (pass in-order chunks before out-of-order ones).
 pub fn write_block(
     parent: &Path,
     min_time: i64,
