@@ -24,12 +24,18 @@ use tower::ServiceExt;
 
 const CASES: [(&str, &str); 3] = [
     ("job_values_1M_series", "/api/v1/label/job/values"),
-    ("metric_names_of_one_job", "/api/v1/label/__name__/values?match[]=%7Bjob%3D%22job-7%22%7D"),
+    (
+        "metric_names_of_one_job",
+        "/api/v1/label/__name__/values?match[]=%7Bjob%3D%22job-7%22%7D",
+    ),
     ("instance_values_1M", "/api/v1/label/instance/values"),
 ];
 
 fn series_count() -> usize {
-    std::env::var("BENCH_SERIES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("BENCH_SERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 fn load(db: &Db, n: usize) {
@@ -41,18 +47,30 @@ fn load(db: &Db, n: usize) {
             ("instance", format!("host-{i}")),
         ])
         .expect("valid labels");
-        app.append(&labels, 1_700_000_000_000, i as f64).expect("append");
+        app.append(&labels, 1_700_000_000_000, i as f64)
+            .expect("append");
         if i % 10_000 == 9_999 {
-            std::mem::replace(&mut app, db.appender()).commit().expect("commit");
+            std::mem::replace(&mut app, db.appender())
+                .commit()
+                .expect("commit");
         }
     }
     app.commit().expect("commit");
 }
 
 async fn call(router: &Router, uri: &str) -> usize {
-    let resp = router.clone().oneshot(Request::get(uri).body(Body::empty()).expect("request")).await.expect("infallible");
+    let resp = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
     assert!(resp.status().is_success(), "{uri}: {}", resp.status());
-    resp.into_body().collect().await.expect("body").to_bytes().len()
+    resp.into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .len()
 }
 
 fn bench(c: &mut Criterion) {
@@ -62,9 +80,16 @@ fn bench(c: &mut Criterion) {
     let started = Instant::now();
     load(&db, n);
     eprintln!("loaded {n} series in {:?}", started.elapsed());
-    let state = ReadState::new(db.clone(), Engine::new(EngineOptions::default()), ServerInfo::default());
+    let state = ReadState::new(
+        db.clone(),
+        Engine::new(EngineOptions::default()),
+        ServerInfo::default(),
+    );
     let router = read_state::routes().with_state(state);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
 
     for (name, uri) in CASES {
         let bytes = rt.block_on(call(&router, uri));
@@ -76,8 +101,18 @@ fn bench(c: &mut Criterion) {
             })
             .collect();
         times.sort();
-        let pct = |p: usize| times.get(times.len() * p / 100).copied().unwrap_or_default();
-        eprintln!("{name}: {bytes} bytes, p50 {:?}, p99 {:?} over {} runs ({n} series)", pct(50), pct(99), times.len());
+        let pct = |p: usize| {
+            times
+                .get(times.len() * p / 100)
+                .copied()
+                .unwrap_or_default()
+        };
+        eprintln!(
+            "{name}: {bytes} bytes, p50 {:?}, p99 {:?} over {} runs ({n} series)",
+            pct(50),
+            pct(99),
+            times.len()
+        );
     }
 
     let mut group = c.benchmark_group("label_values");

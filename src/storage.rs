@@ -37,13 +37,21 @@ impl promlite_promql::Storage for TsdbStorage {
             .map(|m| tsdb_matcher(to_tsdb_op(m.op), &m.name, &m.value))
             .collect::<Result<Vec<_>, _>>()
             .map_err(StorageError::new)?;
-        let querier = self.db.querier(mint_ms, maxt_ms).map_err(StorageError::new)?;
+        let querier = self
+            .db
+            .querier(mint_ms, maxt_ms)
+            .map_err(StorageError::new)?;
         let series = querier.select(&matchers).map_err(StorageError::new)?;
         Ok(series
             .into_iter()
             .map(|series| {
                 let labels = to_promql_labels(series.labels());
-                Box::new(TsdbSeries { labels, series, mint_ms, maxt_ms }) as Box<dyn StorageSeries>
+                Box::new(TsdbSeries {
+                    labels,
+                    series,
+                    mint_ms,
+                    maxt_ms,
+                }) as Box<dyn StorageSeries>
             })
             .collect())
     }
@@ -74,7 +82,9 @@ impl StorageSeries for TsdbSeries {
             }
             out.push(FPoint { t, f });
         }
-        it.err().cloned().map_or(Ok(()), |e| Err(StorageError::new(e)))
+        it.err()
+            .cloned()
+            .map_or(Ok(()), |e| Err(StorageError::new(e)))
     }
 }
 
@@ -83,7 +93,10 @@ fn to_promql_labels(labels: &promlite_tsdb::Labels) -> QLabels {
     QLabels::from_sorted(
         labels
             .iter()
-            .map(|l| QLabel { name: l.name.clone(), value: l.value.clone() })
+            .map(|l| QLabel {
+                name: l.name.clone(),
+                value: l.value.clone(),
+            })
             .collect(),
     )
 }
@@ -97,7 +110,11 @@ fn to_tsdb_op(op: promlite_promql::MatchOp) -> MatchOp {
     }
 }
 
-fn tsdb_matcher(op: MatchOp, name: &str, value: &str) -> Result<Matcher, promlite_tsdb::MatcherError> {
+fn tsdb_matcher(
+    op: MatchOp,
+    name: &str,
+    value: &str,
+) -> Result<Matcher, promlite_tsdb::MatcherError> {
     Matcher::new(op, name, value)
 }
 
@@ -112,9 +129,14 @@ pub fn parse_selector(selector: &str) -> Result<Vec<Vec<Matcher>>, String> {
 
     let expr = promlite_promql::parse(selector).map_err(|e| e.to_string())?;
     let Expr::VectorSelector(vs) = expr else {
-        return Err(format!("invalid series selector {selector:?}: not a vector selector"));
+        return Err(format!(
+            "invalid series selector {selector:?}: not a vector selector"
+        ));
     };
-    let name_matcher = vs.name.as_deref().map(|n| Matcher::equal(promlite_tsdb::METRIC_NAME, n));
+    let name_matcher = vs
+        .name
+        .as_deref()
+        .map(|n| Matcher::equal(promlite_tsdb::METRIC_NAME, n));
     let groups: Vec<&Vec<promql_parser::label::Matcher>> = if vs.matchers.or_matchers.is_empty() {
         vec![&vs.matchers.matchers]
     } else {
@@ -144,7 +166,11 @@ mod tests {
 
     fn describe(sets: &[Vec<Matcher>]) -> Vec<Vec<String>> {
         sets.iter()
-            .map(|s| s.iter().map(|m| format!("{}{:?}{}", m.name, m.op, m.value)).collect())
+            .map(|s| {
+                s.iter()
+                    .map(|m| format!("{}{:?}{}", m.name, m.op, m.value))
+                    .collect()
+            })
             .collect()
     }
 
@@ -153,10 +179,19 @@ mod tests {
         let ok = |s: &str| describe(&parse_selector(s).unwrap_or_else(|e| panic!("{s}: {e}")));
         assert_eq!(ok("up"), [["__name__Equalup"]]);
         assert_eq!(ok(r#"up{job="a"}"#), [["__name__Equalup", "jobEquala"]]);
-        assert_eq!(ok(r#"{__name__=~"(?i).*cpu"}"#), [["__name__Regex(?i).*cpu"]]);
+        assert_eq!(
+            ok(r#"{__name__=~"(?i).*cpu"}"#),
+            [["__name__Regex(?i).*cpu"]]
+        );
         assert_eq!(ok(r#"{__name__!=""}"#), [["__name__NotEqual"]]);
-        assert_eq!(ok(r#"{job='x',instance="y"}"#), [["jobEqualx", "instanceEqualy"]]);
-        assert_eq!(ok(r#"{"my.metric","a.b"="c"}"#), [["__name__Equalmy.metric", "a.bEqualc"]]);
+        assert_eq!(
+            ok(r#"{job='x',instance="y"}"#),
+            [["jobEqualx", "instanceEqualy"]]
+        );
+        assert_eq!(
+            ok(r#"{"my.metric","a.b"="c"}"#),
+            [["__name__Equalmy.metric", "a.bEqualc"]]
+        );
         assert_eq!(ok(r#"{a="1" or b="2"}"#), [["aEqual1"], ["bEqual2"]]);
     }
 

@@ -14,16 +14,46 @@ const SCRAPE: i64 = 15_000;
 
 /// A counter growing by `per_scrape` every 15 s over the hour before `T1`.
 fn counter(per_scrape: f64) -> Vec<(i64, f64)> {
-    (0..=240).map(|i| (T1 - 3_600_000 + i * SCRAPE, per_scrape * i as f64)).collect()
+    (0..=240)
+        .map(|i| (T1 - 3_600_000 + i * SCRAPE, per_scrape * i as f64))
+        .collect()
 }
 
 fn api() -> TestApi {
     TestApi::with_series(&[
-        SeriesSpec { labels: &[("__name__", "http_request_duration_seconds_bucket"), ("le", "0.1")], samples: counter(1.0) },
-        SeriesSpec { labels: &[("__name__", "http_request_duration_seconds_bucket"), ("le", "1")], samples: counter(2.0) },
-        SeriesSpec { labels: &[("__name__", "http_request_duration_seconds_bucket"), ("le", "+Inf")], samples: counter(3.0) },
-        SeriesSpec { labels: &[("__name__", "up"), ("job", "node"), ("instance", "a:9100")], samples: counter(0.0) },
-        SeriesSpec { labels: &[("__name__", "node_uname_info"), ("job", "node"), ("nodename", "a")], samples: counter(0.0) },
+        SeriesSpec {
+            labels: &[
+                ("__name__", "http_request_duration_seconds_bucket"),
+                ("le", "0.1"),
+            ],
+            samples: counter(1.0),
+        },
+        SeriesSpec {
+            labels: &[
+                ("__name__", "http_request_duration_seconds_bucket"),
+                ("le", "1"),
+            ],
+            samples: counter(2.0),
+        },
+        SeriesSpec {
+            labels: &[
+                ("__name__", "http_request_duration_seconds_bucket"),
+                ("le", "+Inf"),
+            ],
+            samples: counter(3.0),
+        },
+        SeriesSpec {
+            labels: &[("__name__", "up"), ("job", "node"), ("instance", "a:9100")],
+            samples: counter(0.0),
+        },
+        SeriesSpec {
+            labels: &[
+                ("__name__", "node_uname_info"),
+                ("job", "node"),
+                ("nodename", "a"),
+            ],
+            samples: counter(0.0),
+        },
     ])
 }
 
@@ -37,14 +67,20 @@ async fn save_and_test() {
     // healthcheck.go: instant query `1+1` at time 4 through the normal query path.
     let r = api.post_form("/api/v1/query", "query=1%2B1&time=4").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body, r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#);
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
+    );
     // heuristics.go: buildinfo without `features` reads as Prometheus.
     let b = api.get("/api/v1/status/buildinfo").await.json();
     assert_eq!(b["status"], "success");
     assert!(b["data"].get("features").is_none());
     // A selector evaluated at t=4 s looks back before the epoch: empty, not an error.
     let r = api.post_form("/api/v1/query", "query=up&time=4").await;
-    assert_eq!(r.body, r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#);
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#
+    );
 }
 
 #[tokio::test]
@@ -56,7 +92,10 @@ async fn heatmap_range_query_with_rate_interval_and_stats_in_url() {
     let start_s = end_s - 1800;
     let query = "sum by (le) (rate(http_request_duration_seconds_bucket[1m15s]))";
     // url.Values.Encode(): keys sorted, spaces as `+`.
-    let body = format!("end={end_s}&query={}&start={start_s}&step={step_s}", enc(query));
+    let body = format!(
+        "end={end_s}&query={}&start={start_s}&step={step_s}",
+        enc(query)
+    );
     assert!(body.contains("sum+by+%28le%29"), "{body}");
     let r = api.post_form("/api/v1/query_range?stats=all", &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -64,16 +103,29 @@ async fn heatmap_range_query_with_rate_interval_and_stats_in_url() {
     assert_eq!(j["data"]["resultType"], "matrix");
     assert!(j["data"]["stats"]["samples"]["totalQueryableSamples"].is_u64());
     let result = j["data"]["result"].as_array().cloned().unwrap_or_default();
-    let les: Vec<&str> = result.iter().filter_map(|s| s["metric"]["le"].as_str()).collect();
-    assert_eq!(les, ["+Inf", "0.1", "1"], "series sorted by labels, `le` kept verbatim");
+    let les: Vec<&str> = result
+        .iter()
+        .filter_map(|s| s["metric"]["le"].as_str())
+        .collect();
+    assert_eq!(
+        les,
+        ["+Inf", "0.1", "1"],
+        "series sorted by labels, `le` kept verbatim"
+    );
     let want_ts: Vec<i64> = (0..=30).map(|k| start_s + k * step_s).collect();
     for (series, per_scrape) in result.iter().zip([3.0, 1.0, 2.0]) {
         let values = series["values"].as_array().cloned().unwrap_or_default();
         let ts: Vec<i64> = values.iter().filter_map(|p| p[0].as_i64()).collect();
         assert_eq!(ts, want_ts, "every bucket on the same start + k*step grid");
         for p in &values {
-            let v: f64 = p[1].as_str().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
-            assert!((v - per_scrape / 15.0).abs() < 1e-9, "rate {v} for {per_scrape}/scrape");
+            let v: f64 = p[1]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN);
+            assert!(
+                (v - per_scrape / 15.0).abs() < 1e-9,
+                "rate {v} for {per_scrape}/scrape"
+            );
         }
     }
     // The same request as GET gives the same answer (stats timings aside).
@@ -117,8 +169,14 @@ async fn too_many_points_is_the_prometheus_error_grafana_shows() {
 async fn instant_panel_query_with_timeout_and_custom_params() {
     // client.QueryInstant: unaligned float time, timeout from jsonData.queryTimeout,
     // customQueryParameters appended to the URL.
-    let body = format!("query={}&time={}.456&timeout=60s", enc("up{job=\"node\"}"), T1 / 1000);
-    let r = api().post_form("/api/v1/query?dedup=false&partial_response=true", &body).await;
+    let body = format!(
+        "query={}&time={}.456&timeout=60s",
+        enc("up{job=\"node\"}"),
+        T1 / 1000
+    );
+    let r = api()
+        .post_form("/api/v1/query?dedup=false&partial_response=true", &body)
+        .await;
     assert_eq!(
         r.body,
         format!(
@@ -131,7 +189,12 @@ async fn instant_panel_query_with_timeout_and_custom_params() {
 #[tokio::test]
 async fn exemplar_probe_enables_exemplars() {
     // areExemplarsAvailable: JavaScript milliseconds sent as seconds.
-    let r = api().post_form("/api/v1/query_exemplars", "query=test&start=1795763499267&end=1795763499267").await;
+    let r = api()
+        .post_form(
+            "/api/v1/query_exemplars",
+            "query=test&start=1795763499267&end=1795763499267",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, r#"{"status":"success","data":[]}"#);
 }
@@ -141,18 +204,42 @@ async fn template_variables_and_metrics_browser() {
     let api = api();
     let window = format!("start={}&end={}", T1 / 1000 - 3600, T1 / 1000 + 60);
     // label_values(node_uname_info, job)
-    let r = api.get(&format!("/api/v1/label/job/values?limit=40000&{window}&match[]=node_uname_info")).await;
+    let r = api
+        .get(&format!(
+            "/api/v1/label/job/values?limit=40000&{window}&match[]=node_uname_info"
+        ))
+        .await;
     assert_eq!(r.body, r#"{"status":"success","data":["node"]}"#);
     // metrics(node_.*)
     let sel = enc(r#"{__name__=~"node_.*"}"#);
-    let r = api.get(&format!("/api/v1/label/__name__/values?limit=40000&{window}&match[]={sel}")).await;
+    let r = api
+        .get(&format!(
+            "/api/v1/label/__name__/values?limit=40000&{window}&match[]={sel}"
+        ))
+        .await;
     assert_eq!(r.body, r#"{"status":"success","data":["node_uname_info"]}"#);
     // label_names() and ad-hoc filter keys: POST form from the frontend.
-    let r = api.post_form("/api/v1/labels", &format!("limit=40000&{window}")).await;
-    assert_eq!(r.body, r#"{"status":"success","data":["__name__","instance","job","le","nodename"]}"#);
+    let r = api
+        .post_form("/api/v1/labels", &format!("limit=40000&{window}"))
+        .await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":["__name__","instance","job","le","nodename"]}"#
+    );
     // query_result(...) variable: frontend POST with ceil'd seconds.
-    let r = api.post_form("/api/v1/query", &format!("query={}&time={}", enc("count(up)"), T1 / 1000 + 1)).await;
-    assert_eq!(r.body, format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[{},"1"]}}]}}}}"#, T1 / 1000 + 1));
+    let r = api
+        .post_form(
+            "/api/v1/query",
+            &format!("query={}&time={}", enc("count(up)"), T1 / 1000 + 1),
+        )
+        .await;
+    assert_eq!(
+        r.body,
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[{},"1"]}}]}}}}"#,
+            T1 / 1000 + 1
+        )
+    );
 }
 
 #[tokio::test]
@@ -164,9 +251,15 @@ async fn codemirror_completion_posts_iso_times_with_charset() {
         enc("up")
     );
     let req = Request::post("/api/v1/labels")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded;charset=UTF-8")
+        .header(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded;charset=UTF-8",
+        )
         .body(Body::from(body))
         .expect("request");
     let r = api().send(req).await;
-    assert_eq!(r.body, r#"{"status":"success","data":["__name__","instance","job"]}"#);
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":["__name__","instance","job"]}"#
+    );
 }

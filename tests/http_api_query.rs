@@ -538,15 +538,35 @@ async fn g11_gzip_when_asked_never_zstd() {
             .body(Body::empty())
             .expect("request")
     };
-    let plain = api.get("/api/v1/query_range?query=up&start=0&end=600&step=15").await;
-    let resp = api.router().oneshot(request("zstd, br, gzip")).await.expect("infallible");
-    assert_eq!(resp.headers().get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()), Some("gzip"));
-    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.expect("body").to_bytes();
+    let plain = api
+        .get("/api/v1/query_range?query=up&start=0&end=600&step=15")
+        .await;
+    let resp = api
+        .router()
+        .oneshot(request("zstd, br, gzip"))
+        .await
+        .expect("infallible");
+    assert_eq!(
+        resp.headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).expect("valid gzip");
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .expect("valid gzip");
     assert_eq!(text, plain.body);
     // zstd alone is not offered back: the body comes uncompressed.
-    let resp = api.router().oneshot(request("zstd")).await.expect("infallible");
+    let resp = api
+        .router()
+        .oneshot(request("zstd"))
+        .await
+        .expect("infallible");
     assert!(resp.headers().get(header::CONTENT_ENCODING).is_none());
 }
 

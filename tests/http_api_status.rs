@@ -9,7 +9,10 @@ use support::{SeriesSpec, TestApi};
 #[tokio::test]
 async fn r5_buildinfo_is_prometheus_without_features() {
     let api = TestApi::empty();
-    for r in [api.get("/api/v1/status/buildinfo").await, api.post_form("/api/v1/status/buildinfo", "").await] {
+    for r in [
+        api.get("/api/v1/status/buildinfo").await,
+        api.post_form("/api/v1/status/buildinfo", "").await,
+    ] {
         assert_eq!(r.status, StatusCode::OK);
         let j = r.json();
         assert_eq!(j["status"], "success");
@@ -17,7 +20,10 @@ async fn r5_buildinfo_is_prometheus_without_features() {
         let parts: Vec<u64> = version.split('.').filter_map(|p| p.parse().ok()).collect();
         assert_eq!(parts.len(), 3, "version {version:?} is not semver");
         assert!(parts.first().is_some_and(|&major| major >= 3), "{version}");
-        assert!(j["data"].get("features").is_none(), "a features map makes Grafana think this is Mimir");
+        assert!(
+            j["data"].get("features").is_none(),
+            "a features map makes Grafana think this is Mimir"
+        );
         assert_eq!(j["data"]["promliteVersion"], env!("CARGO_PKG_VERSION"));
         for key in ["revision", "branch", "buildUser", "buildDate", "goVersion"] {
             assert!(j["data"][key].is_string(), "{key}");
@@ -28,9 +34,14 @@ async fn r5_buildinfo_is_prometheus_without_features() {
 #[tokio::test]
 async fn r6_rules_alerts_targets_are_empty() {
     let api = TestApi::empty();
-    let r = api.get("/api/v1/rules?type=recording&exclude_alerts=true&group_limit=10").await;
+    let r = api
+        .get("/api/v1/rules?type=recording&exclude_alerts=true&group_limit=10")
+        .await;
     assert_eq!(r.body, r#"{"status":"success","data":{"groups":[]}}"#);
-    assert_eq!(api.get("/api/v1/alerts").await.body, r#"{"status":"success","data":{"alerts":[]}}"#);
+    assert_eq!(
+        api.get("/api/v1/alerts").await.body,
+        r#"{"status":"success","data":{"alerts":[]}}"#
+    );
     assert_eq!(
         api.get("/api/v1/targets").await.body,
         r#"{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}"#
@@ -42,17 +53,34 @@ async fn r7_runtimeinfo_flags_config() {
     let api = TestApi::empty();
     let j = api.get("/api/v1/status/runtimeinfo").await.json();
     assert_eq!(j["data"]["storageRetention"], "30d");
-    assert!(j["data"]["startTime"].as_str().is_some_and(|s| s.ends_with('Z') && s.len() == 24));
-    assert_eq!(api.get("/api/v1/status/flags").await.body, r#"{"status":"success","data":{}}"#);
-    assert_eq!(api.get("/api/v1/status/config").await.body, r#"{"status":"success","data":{"yaml":""}}"#);
+    assert!(j["data"]["startTime"]
+        .as_str()
+        .is_some_and(|s| s.ends_with('Z') && s.len() == 24));
+    assert_eq!(
+        api.get("/api/v1/status/flags").await.body,
+        r#"{"status":"success","data":{}}"#
+    );
+    assert_eq!(
+        api.get("/api/v1/status/config").await.body,
+        r#"{"status":"success","data":{"yaml":""}}"#
+    );
 }
 
 #[tokio::test]
 async fn r7_tsdb_cardinality_from_postings() {
     let api = TestApi::with_series(&[
-        SeriesSpec { labels: &[("__name__", "up"), ("job", "a")], samples: vec![(1_000, 1.0), (2_000, 1.0)] },
-        SeriesSpec { labels: &[("__name__", "up"), ("job", "b")], samples: vec![(1_500, 1.0)] },
-        SeriesSpec { labels: &[("__name__", "other"), ("job", "a")], samples: vec![(3_000, 1.0)] },
+        SeriesSpec {
+            labels: &[("__name__", "up"), ("job", "a")],
+            samples: vec![(1_000, 1.0), (2_000, 1.0)],
+        },
+        SeriesSpec {
+            labels: &[("__name__", "up"), ("job", "b")],
+            samples: vec![(1_500, 1.0)],
+        },
+        SeriesSpec {
+            labels: &[("__name__", "other"), ("job", "a")],
+            samples: vec![(3_000, 1.0)],
+        },
     ]);
     let r = api.get("/api/v1/status/tsdb?limit=1").await;
     assert_eq!(
@@ -66,7 +94,10 @@ async fn r7_tsdb_cardinality_from_postings() {
         )
     );
     let r = api.get("/api/v1/status/tsdb?limit=0").await;
-    assert_eq!(r.body, r#"{"status":"error","errorType":"bad_data","error":"limit must be a positive number"}"#);
+    assert_eq!(
+        r.body,
+        r#"{"status":"error","errorType":"bad_data","error":"limit must be a positive number"}"#
+    );
 }
 
 #[tokio::test]
@@ -79,13 +110,26 @@ async fn h1_root_answers_2xx() {
 async fn r4_metadata_from_remote_write() {
     use promlite_remote_write::proto::MetricType;
     use promlite_remote_write::MetadataRef;
-    let entry = |name, metric_type, help| MetadataRef { metric_family_name: name, metric_type, help, unit: "" };
+    let entry = |name, metric_type, help| MetadataRef {
+        metric_family_name: name,
+        metric_type,
+        help,
+        unit: "",
+    };
     let api = TestApi::with_metadata(
         &[],
         &[
             entry("up", MetricType::Gauge, "1 if the target is up"),
-            entry("http_requests_total", MetricType::Counter, "Requests <by> code"),
-            entry("http_requests_total", MetricType::Counter, "Requests, newer help"),
+            entry(
+                "http_requests_total",
+                MetricType::Counter,
+                "Requests <by> code",
+            ),
+            entry(
+                "http_requests_total",
+                MetricType::Counter,
+                "Requests, newer help",
+            ),
         ],
     );
     // codemirror-promql: no parameters.
@@ -100,15 +144,24 @@ async fn r4_metadata_from_remote_write() {
     );
     // Grafana: limit=40000; Prometheus's metric and limit_per_metric.
     let r = api.get("/api/v1/metadata?limit=40000&metric=up").await;
-    assert_eq!(r.body, r#"{"status":"success","data":{"up":[{"type":"gauge","help":"1 if the target is up","unit":""}]}}"#);
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"up":[{"type":"gauge","help":"1 if the target is up","unit":""}]}}"#
+    );
     let r = api.get("/api/v1/metadata?limit=1&limit_per_metric=1").await;
     assert_eq!(
         r.body,
         r#"{"status":"success","data":{"http_requests_total":[{"type":"counter","help":"Requests, newer help","unit":""}]}}"#
     );
-    assert_eq!(api.get("/api/v1/metadata?metric=absent").await.body, r#"{"status":"success","data":{}}"#);
+    assert_eq!(
+        api.get("/api/v1/metadata?metric=absent").await.body,
+        r#"{"status":"success","data":{}}"#
+    );
     let r = api.get("/api/v1/metadata?limit=many").await;
-    assert_eq!(r.body, r#"{"status":"error","errorType":"bad_data","error":"limit must be a number"}"#);
+    assert_eq!(
+        r.body,
+        r#"{"status":"error","errorType":"bad_data","error":"limit must be a number"}"#
+    );
 }
 
 #[tokio::test]
@@ -122,15 +175,33 @@ async fn queries_are_counted_in_the_server_metrics() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = promlite_tsdb::Db::open(dir.path(), promlite_tsdb::Options::default()).expect("open");
     let router = app(AppState::new(db, HttpOptions::default()));
-    for uri in ["/api/v1/query?query=1&time=4", "/api/v1/query?query=2&time=4", "/api/v1/labels"] {
-        let resp = router.clone().oneshot(Request::get(uri).body(Body::empty()).expect("request")).await.expect("infallible");
+    for uri in [
+        "/api/v1/query?query=1&time=4",
+        "/api/v1/query?query=2&time=4",
+        "/api/v1/labels",
+    ] {
+        let resp = router
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
     }
-    let resp = router.oneshot(Request::get("/metrics").body(Body::empty()).expect("request")).await.expect("infallible");
-    let text = String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes()).into_owned();
+    let resp = router
+        .oneshot(
+            Request::get("/metrics")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    let text = String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes())
+        .into_owned();
     let count = |kind: &str| {
         text.lines()
-            .find(|l| l.starts_with("promlite_queries_total{") && l.contains(&format!("kind=\"{kind}\"")))
+            .find(|l| {
+                l.starts_with("promlite_queries_total{") && l.contains(&format!("kind=\"{kind}\""))
+            })
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse::<f64>().ok())
     };

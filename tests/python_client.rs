@@ -60,21 +60,38 @@ fn python() -> Option<PathBuf> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 fn load(dir: &Path) {
     let db = Db::open(dir, Options::default()).expect("open db");
     let mut app = db.appender();
     let series = [
-        (Labels::from_pairs([("__name__", "up"), ("job", "node"), ("instance", "a:9100")]), 1.0),
-        (Labels::from_pairs([("__name__", "up"), ("job", "prom"), ("instance", "b:9090")]), 1.0),
-        (Labels::from_pairs([("__name__", "http_requests_total"), ("job", "prom"), ("code", "200")]), 5.0),
+        (
+            Labels::from_pairs([("__name__", "up"), ("job", "node"), ("instance", "a:9100")]),
+            1.0,
+        ),
+        (
+            Labels::from_pairs([("__name__", "up"), ("job", "prom"), ("instance", "b:9090")]),
+            1.0,
+        ),
+        (
+            Labels::from_pairs([
+                ("__name__", "http_requests_total"),
+                ("job", "prom"),
+                ("code", "200"),
+            ]),
+            5.0,
+        ),
     ];
     for (labels, v) in &series {
         let labels = labels.as_ref().expect("valid labels");
         for i in 0..=40 {
-            app.append(labels, (T - 600 + i * 15) * 1000, *v).expect("append");
+            app.append(labels, (T - 600 + i * 15) * 1000, *v)
+                .expect("append");
         }
     }
     app.commit().expect("commit");
@@ -96,7 +113,12 @@ fn start_server(data_dir: &Path) -> (ServerGuard, u16) {
     let child = Command::new(env!("CARGO_BIN_EXE_promlite"))
         .args(["serve", "--data-dir"])
         .arg(data_dir)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--log-level", "warn"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-level",
+            "warn",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn promlite");
@@ -112,10 +134,20 @@ fn start_server(data_dir: &Path) -> (ServerGuard, u16) {
 
 fn run_client(py: &Path, port: u16, method: &str) -> serde_json::Value {
     let out = Command::new(py)
-        .args(["-c", SCRIPT, &format!("http://127.0.0.1:{port}"), method, &T.to_string()])
+        .args([
+            "-c",
+            SCRIPT,
+            &format!("http://127.0.0.1:{port}"),
+            method,
+            &T.to_string(),
+        ])
         .output()
         .expect("run python");
-    assert!(out.status.success(), "{method}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{method}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("client output is JSON")
 }
 
@@ -131,8 +163,16 @@ fn prometheus_api_client_get_and_post() {
     for method in ["GET", "POST"] {
         let j = run_client(&py, port, method);
         assert_eq!(j["connected"], true, "{method}");
-        assert_eq!(j["label_names"], serde_json::json!(["__name__", "code", "instance", "job"]), "{method}");
-        assert_eq!(j["all_metrics"], serde_json::json!(["http_requests_total", "up"]), "{method}");
+        assert_eq!(
+            j["label_names"],
+            serde_json::json!(["__name__", "code", "instance", "job"]),
+            "{method}"
+        );
+        assert_eq!(
+            j["all_metrics"],
+            serde_json::json!(["http_requests_total", "up"]),
+            "{method}"
+        );
         assert_eq!(j["jobs"], serde_json::json!(["node", "prom"]), "{method}");
         assert_eq!(
             j["instant"],
@@ -142,11 +182,20 @@ fn prometheus_api_client_get_and_post() {
             ]),
             "{method}"
         );
-        let want_range: Vec<serde_json::Value> = (0..=5).map(|k| serde_json::json!([T - 300 + k * 60, "2"])).collect();
-        assert_eq!(j["range_seconds"], serde_json::json!([{"metric": {}, "values": want_range}]), "{method}");
+        let want_range: Vec<serde_json::Value> = (0..=5)
+            .map(|k| serde_json::json!([T - 300 + k * 60, "2"]))
+            .collect();
+        assert_eq!(
+            j["range_seconds"],
+            serde_json::json!([{"metric": {}, "values": want_range}]),
+            "{method}"
+        );
         assert_eq!(j["range_units"], j["range_seconds"], "{method}");
         assert_eq!(j["series"].as_array().map(Vec::len), Some(2), "{method}");
-        let points = j["range_data"][0]["values"].as_array().map(Vec::len).unwrap_or_default();
+        let points = j["range_data"][0]["values"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or_default();
         assert!(points >= 20, "{method}: range data has {points} points");
         assert_eq!(j["bad_query"], "400", "{method}");
     }

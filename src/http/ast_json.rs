@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use promql_parser::label::{MatchOp, Matchers};
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{AtModifier, BinaryExpr, Expr, LabelModifier, Offset, VectorMatchCardinality, VectorSelector};
+use promql_parser::parser::{
+    AtModifier, BinaryExpr, Expr, LabelModifier, Offset, VectorMatchCardinality, VectorSelector,
+};
 use serde_json::{json, Value};
 
 /// The JSON tree of `expr`. Expression kinds the tree view has no shape for
@@ -67,7 +69,8 @@ pub fn translate(expr: &Expr) -> Value {
 /// A binary expression; `matching` is set only between two vectors, as in
 /// Prometheus, where the parser drops it for scalar operands.
 fn binary(b: &BinaryExpr) -> Value {
-    let both_vectors = b.lhs.value_type() == ValueType::Vector && b.rhs.value_type() == ValueType::Vector;
+    let both_vectors =
+        b.lhs.value_type() == ValueType::Vector && b.rhs.value_type() == ValueType::Vector;
     let matching = if both_vectors {
         let modifier = b.modifier.as_ref();
         let card = match modifier.map(|m| &m.card) {
@@ -77,9 +80,18 @@ fn binary(b: &BinaryExpr) -> Value {
             _ if b.op.is_set_operator() => "many-to-many",
             _ => "one-to-one",
         };
-        let labels = modifier.and_then(|m| m.matching.as_ref()).map(|l| l.labels().labels.clone()).unwrap_or_default();
-        let on = matches!(modifier.and_then(|m| m.matching.as_ref()), Some(LabelModifier::Include(_)));
-        let include = modifier.and_then(|m| m.card.labels()).map(|l| l.labels.clone()).unwrap_or_default();
+        let labels = modifier
+            .and_then(|m| m.matching.as_ref())
+            .map(|l| l.labels().labels.clone())
+            .unwrap_or_default();
+        let on = matches!(
+            modifier.and_then(|m| m.matching.as_ref()),
+            Some(LabelModifier::Include(_))
+        );
+        let include = modifier
+            .and_then(|m| m.card.labels())
+            .map(|l| l.labels.clone())
+            .unwrap_or_default();
         json!({"card": card, "labels": labels, "on": on, "include": include})
     } else {
         Value::Null
@@ -110,17 +122,26 @@ fn selector(v: &VectorSelector, node_type: &str) -> Value {
 /// The selector's matchers, the metric-name matcher first as Prometheus
 /// stores it; `or` alternatives are listed after the plain matchers.
 fn matchers(v: &VectorSelector) -> Vec<Value> {
-    let Matchers { matchers, or_matchers } = &v.matchers;
-    let name = v.name.as_ref().map(|n| json!({"type": "=", "name": "__name__", "value": n}));
-    let rest = matchers.iter().chain(or_matchers.iter().flatten()).map(|m| {
-        let op = match m.op {
-            MatchOp::Equal => "=",
-            MatchOp::NotEqual => "!=",
-            MatchOp::Re(_) => "=~",
-            MatchOp::NotRe(_) => "!~",
-        };
-        json!({"type": op, "name": m.name, "value": m.value})
-    });
+    let Matchers {
+        matchers,
+        or_matchers,
+    } = &v.matchers;
+    let name = v
+        .name
+        .as_ref()
+        .map(|n| json!({"type": "=", "name": "__name__", "value": n}));
+    let rest = matchers
+        .iter()
+        .chain(or_matchers.iter().flatten())
+        .map(|m| {
+            let op = match m.op {
+                MatchOp::Equal => "=",
+                MatchOp::NotEqual => "!=",
+                MatchOp::Re(_) => "=~",
+                MatchOp::NotRe(_) => "!~",
+            };
+            json!({"type": op, "name": m.name, "value": m.value})
+        });
     name.into_iter().chain(rest).collect()
 }
 
@@ -215,7 +236,10 @@ mod tests {
             })
         );
         assert_eq!(tree("a and b")["matching"]["card"], "many-to-many");
-        assert_eq!(tree("-(1)"), json!({"type": "unaryExpr", "op": "-", "expr": {"type": "parenExpr", "expr": {"type": "numberLiteral", "val": "1"}}}));
+        assert_eq!(
+            tree("-(1)"),
+            json!({"type": "unaryExpr", "op": "-", "expr": {"type": "parenExpr", "expr": {"type": "numberLiteral", "val": "1"}}})
+        );
         assert_eq!(tree(r#""x""#), json!({"type": "stringLiteral", "val": "x"}));
         assert_eq!(tree("1e21")["val"], "1000000000000000000000");
     }

@@ -21,7 +21,10 @@ use super::query::TRUNCATED_WARNING;
 use super::read_state::ReadState;
 
 /// `/api/v1/labels`: sorted label names of the selected series.
-pub async fn label_names(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+pub async fn label_names(
+    State(state): State<ReadState>,
+    params: Params,
+) -> Result<JsonBody, ApiError> {
     state.count_query("labels");
     let limit = params.limit()?;
     let (start, end) = params.time_range()?;
@@ -30,7 +33,12 @@ pub async fn label_names(State(state): State<ReadState>, params: Params) -> Resu
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
         let mut names = BTreeSet::new();
         for matchers in selector_sets(&matcher_sets) {
-            names.extend(q.label_names(matchers).map_err(ApiError::internal)?.iter().map(|s| s.to_string()));
+            names.extend(
+                q.label_names(matchers)
+                    .map_err(ApiError::internal)?
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
         }
         Ok(names)
     })
@@ -57,7 +65,12 @@ pub async fn label_values(
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
         let mut values = BTreeSet::new();
         for matchers in selector_sets(&matcher_sets) {
-            values.extend(q.label_values(&name, matchers).map_err(ApiError::internal)?.iter().map(|s| s.to_string()));
+            values.extend(
+                q.label_values(&name, matchers)
+                    .map_err(ApiError::internal)?
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
         }
         Ok(values)
     })
@@ -69,7 +82,9 @@ pub async fn label_values(
 pub async fn series(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
     state.count_query("series");
     if params.get_all("match[]").next().is_none() {
-        return Err(ApiError::BadData("no match[] parameter provided".to_owned()));
+        return Err(ApiError::BadData(
+            "no match[] parameter provided".to_owned(),
+        ));
     }
     let limit = params.limit()?;
     let (start, end) = params.time_range()?;
@@ -78,7 +93,12 @@ pub async fn series(State(state): State<ReadState>, params: Params) -> Result<Js
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
         let mut all = BTreeSet::new();
         for matchers in &matcher_sets {
-            all.extend(q.select(matchers).map_err(ApiError::internal)?.into_iter().map(|s| s.labels().clone()));
+            all.extend(
+                q.select(matchers)
+                    .map_err(ApiError::internal)?
+                    .into_iter()
+                    .map(|s| s.labels().clone()),
+            );
         }
         Ok(all)
     })
@@ -105,7 +125,9 @@ pub async fn series(State(state): State<ReadState>, params: Params) -> Result<Js
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
 }
 
 /// No `match[]` means one lookup without matchers.
@@ -124,8 +146,13 @@ pub fn match_params(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     for selector in params.get_all("match[]") {
         sets.extend(crate::storage::parse_selector(selector).map_err(ApiError::BadData)?);
     }
-    if sets.iter().any(|set| set.iter().all(Matcher::matches_empty)) {
-        return Err(ApiError::BadData("match[] must contain at least one non-empty matcher".to_owned()));
+    if sets
+        .iter()
+        .any(|set| set.iter().all(Matcher::matches_empty))
+    {
+        return Err(ApiError::BadData(
+            "match[] must contain at least one non-empty matcher".to_owned(),
+        ));
     }
     Ok(sets)
 }
@@ -133,15 +160,26 @@ pub fn match_params(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
 /// Keeps at most `limit` items, with the truncation warning when cut.
 fn apply_limit<T>(items: BTreeSet<T>, limit: Option<usize>) -> (Vec<T>, Vec<String>) {
     let truncated = limit.is_some_and(|l| items.len() > l);
-    let items: Vec<T> = items.into_iter().take(limit.unwrap_or(usize::MAX)).collect();
-    let warnings = if truncated { vec![TRUNCATED_WARNING.to_owned()] } else { Vec::new() };
+    let items: Vec<T> = items
+        .into_iter()
+        .take(limit.unwrap_or(usize::MAX))
+        .collect();
+    let warnings = if truncated {
+        vec![TRUNCATED_WARNING.to_owned()]
+    } else {
+        Vec::new()
+    };
     (items, warnings)
 }
 
 /// A sorted JSON list of strings, cut to `limit`.
 fn string_list(items: BTreeSet<String>, limit: Option<usize>) -> JsonBody {
     let (items, warnings) = apply_limit(items, limit);
-    format::success(|out| format::push_str_array(out, items.iter().map(String::as_str)), &warnings, &[])
+    format::success(
+        |out| format::push_str_array(out, items.iter().map(String::as_str)),
+        &warnings,
+        &[],
+    )
 }
 
 /// Undoes Prometheus's `U__` value-encoding escape of label names
@@ -149,7 +187,9 @@ fn string_list(items: BTreeSet<String>, limit: Option<usize>) -> JsonBody {
 /// code point). A name that is not validly escaped is returned unchanged, as
 /// Prometheus's `model.UnescapeName` does.
 pub fn unescape_label_name(name: &str) -> String {
-    let Some(escaped) = name.strip_prefix("U__") else { return name.to_owned() };
+    let Some(escaped) = name.strip_prefix("U__") else {
+        return name.to_owned();
+    };
     let mut out = String::with_capacity(escaped.len());
     let mut chars = escaped.chars();
     while let Some(c) = chars.next() {
@@ -192,7 +232,10 @@ mod tests {
 
     #[test]
     fn unescapes_u_names() {
-        assert_eq!(unescape_label_name("U__http_2e_status__code"), "http.status_code");
+        assert_eq!(
+            unescape_label_name("U__http_2e_status__code"),
+            "http.status_code"
+        );
         assert_eq!(unescape_label_name("job"), "job");
         assert_eq!(unescape_label_name("U__a_1f600_b"), "a😀b");
         // Invalid escapes are kept as written.

@@ -13,7 +13,10 @@ use super::params::Params;
 use super::read_state::ReadState;
 
 /// `/api/v1/metadata`: `{"<metric>":[{"type":…,"help":…,"unit":…}],…}`.
-pub async fn metadata(State(state): State<ReadState>, params: Params) -> Result<JsonBody, ApiError> {
+pub async fn metadata(
+    State(state): State<ReadState>,
+    params: Params,
+) -> Result<JsonBody, ApiError> {
     let limit = count_param(&params, "limit")?;
     let per_metric = count_param(&params, "limit_per_metric")?;
     let metric = params.get_non_empty("metric");
@@ -53,7 +56,9 @@ fn count_param(params: &Params, key: &str) -> Result<Option<usize>, ApiError> {
     match params.get_non_empty(key) {
         None => Ok(None),
         Some(s) => {
-            let n: i64 = s.parse().map_err(|_| ApiError::BadData(format!("{key} must be a number")))?;
+            let n: i64 = s
+                .parse()
+                .map_err(|_| ApiError::BadData(format!("{key} must be a number")))?;
             Ok(usize::try_from(n).ok())
         }
     }

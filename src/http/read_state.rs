@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use tower_http::compression::CompressionLayer;
 use promlite_promql::{Engine, Storage};
 use promlite_tsdb::Db;
+use tower_http::compression::CompressionLayer;
 
 use crate::metadata::MetadataStore;
 use crate::metrics::{Metrics, QueryLabels};
@@ -38,7 +38,14 @@ impl ReadState {
     /// adapter is built here so every handler reads the same view.
     pub fn new(db: Db, engine: Engine, info: ServerInfo) -> Self {
         let storage: Arc<dyn Storage> = Arc::new(crate::storage::TsdbStorage::new(db.clone()));
-        ReadState { db, storage, engine, info: Arc::new(info), metadata: Arc::default(), metrics: Arc::default() }
+        ReadState {
+            db,
+            storage,
+            engine,
+            info: Arc::new(info),
+            metadata: Arc::default(),
+            metrics: Arc::default(),
+        }
     }
 
     /// Reads metric metadata from `store` (the one remote-write fills)
@@ -57,7 +64,10 @@ impl ReadState {
 
     /// Counts one query of `kind` (`instant`, `range`, `labels`, ...).
     pub fn count_query(&self, kind: &'static str) {
-        self.metrics.queries.get_or_create(&QueryLabels { kind }).inc();
+        self.metrics
+            .queries
+            .get_or_create(&QueryLabels { kind })
+            .inc();
     }
 }
 
@@ -107,21 +117,54 @@ pub fn routes() -> Router<ReadState> {
         .route("/", get(status::root).post(status::root))
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
-        .route("/api/v1/query_exemplars", get(query::exemplars).post(query::exemplars))
-        .route("/api/v1/format_query", get(query::format_query).post(query::format_query))
-        .route("/api/v1/parse_query", get(query::parse_query).post(query::parse_query))
-        .route("/api/v1/labels", get(labels::label_names).post(labels::label_names))
-        .route("/api/v1/label/{name}/values", get(labels::label_values).post(labels::label_values))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
+        )
+        .route(
+            "/api/v1/labels",
+            get(labels::label_names).post(labels::label_names),
+        )
+        .route(
+            "/api/v1/label/{name}/values",
+            get(labels::label_values).post(labels::label_values),
+        )
         .route("/api/v1/series", get(labels::series).post(labels::series))
-        .route("/api/v1/metadata", get(metadata::metadata).post(metadata::metadata))
-        .route("/api/v1/status/buildinfo", get(status::buildinfo).post(status::buildinfo))
-        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo).post(status::runtimeinfo))
-        .route("/api/v1/status/flags", get(status::flags).post(status::flags))
-        .route("/api/v1/status/config", get(status::config).post(status::config))
+        .route(
+            "/api/v1/metadata",
+            get(metadata::metadata).post(metadata::metadata),
+        )
+        .route(
+            "/api/v1/status/buildinfo",
+            get(status::buildinfo).post(status::buildinfo),
+        )
+        .route(
+            "/api/v1/status/runtimeinfo",
+            get(status::runtimeinfo).post(status::runtimeinfo),
+        )
+        .route(
+            "/api/v1/status/flags",
+            get(status::flags).post(status::flags),
+        )
+        .route(
+            "/api/v1/status/config",
+            get(status::config).post(status::config),
+        )
         .route("/api/v1/status/tsdb", get(status::tsdb).post(status::tsdb))
         .route("/api/v1/rules", get(status::rules).post(status::rules))
         .route("/api/v1/alerts", get(status::alerts).post(status::alerts))
-        .route("/api/v1/targets", get(status::targets).post(status::targets))
+        .route(
+            "/api/v1/targets",
+            get(status::targets).post(status::targets),
+        )
         .fallback(super::api_error::not_found)
         // Grafana's resource proxy decodes gzip, deflate and br but never zstd
         // (checklist G11); gzip alone is what every client sends and accepts.

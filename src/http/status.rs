@@ -187,10 +187,26 @@ pub async fn tsdb(State(state): State<ReadState>, params: Params) -> Result<Json
                 stats.head_max_time_ms.unwrap_or(i64::MIN),
             );
             let p = &stats.postings;
-            push_counts(out, "seriesCountByMetricName", &p.series_count_by_metric_name);
-            push_counts(out, "labelValueCountByLabelName", &p.label_value_count_by_label_name);
-            push_counts(out, "memoryInBytesByLabelName", &p.memory_in_bytes_by_label_name);
-            push_counts(out, "seriesCountByLabelValuePair", &p.series_count_by_label_value_pair);
+            push_counts(
+                out,
+                "seriesCountByMetricName",
+                &p.series_count_by_metric_name,
+            );
+            push_counts(
+                out,
+                "labelValueCountByLabelName",
+                &p.label_value_count_by_label_name,
+            );
+            push_counts(
+                out,
+                "memoryInBytesByLabelName",
+                &p.memory_in_bytes_by_label_name,
+            );
+            push_counts(
+                out,
+                "seriesCountByLabelValuePair",
+                &p.series_count_by_label_value_pair,
+            );
             out.push('}');
         },
         &[],

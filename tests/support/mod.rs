@@ -60,17 +60,32 @@ impl TestApi {
             }
         }
         app.commit().expect("commit");
-        let state = ReadState::new(db.clone(), Engine::new(EngineOptions::default()), ServerInfo::default());
-        TestApi { router: read_state::routes().with_state(state), db, _dir: dir }
+        let state = ReadState::new(
+            db.clone(),
+            Engine::new(EngineOptions::default()),
+            ServerInfo::default(),
+        );
+        TestApi {
+            router: read_state::routes().with_state(state),
+            db,
+            _dir: dir,
+        }
     }
 
     /// An API over the given series whose metadata store holds `metadata`.
-    pub fn with_metadata(series: &[SeriesSpec<'_>], metadata: &[promlite_remote_write::MetadataRef<'_>]) -> Self {
+    pub fn with_metadata(
+        series: &[SeriesSpec<'_>],
+        metadata: &[promlite_remote_write::MetadataRef<'_>],
+    ) -> Self {
         let mut api = Self::with_series(series);
         let store = std::sync::Arc::new(promlite::metadata::MetadataStore::default());
         store.record(metadata);
-        let state = ReadState::new(api.db.clone(), Engine::new(EngineOptions::default()), ServerInfo::default())
-            .with_metadata(store);
+        let state = ReadState::new(
+            api.db.clone(),
+            Engine::new(EngineOptions::default()),
+            ServerInfo::default(),
+        )
+        .with_metadata(store);
         api.router = read_state::routes().with_state(state);
         api
     }
