@@ -17,6 +17,7 @@
 //! a bad checksum is a [`ChunkFileError`].
 
 mod error;
+mod io;
 mod reader;
 mod segment;
 mod store;
