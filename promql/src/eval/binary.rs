@@ -26,6 +26,11 @@ struct Matching<'m> {
     /// Labels copied from the "one" side for `group_left`/`group_right`.
     include: &'m [String],
     card: Card,
+    /// `fill_left(v)`: value for a missing series on the "many" side (the left
+    /// one, or the right one under `group_right`, as upstream orients it).
+    fill_many: Option<f64>,
+    /// `fill_right(v)`: value for a missing series on the "one" side.
+    fill_one: Option<f64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -141,7 +146,15 @@ impl Evaluator<'_> {
                     Some(VectorMatchCardinality::OneToMany(ls)) => (Card::OneToMany, &ls.labels),
                     _ => (Card::OneToOne, &[]),
                 };
-                let m = Matching { on, names, include, card };
+                let fill = modifier.map(|m| &m.fill_values);
+                let m = Matching {
+                    on,
+                    names,
+                    include,
+                    card,
+                    fill_many: fill.and_then(|f| f.lhs),
+                    fill_one: fill.and_then(|f| f.rhs),
+                };
                 let out = match op {
                     token::T_LAND => set_and(l, &r, &m, true),
                     token::T_LUNLESS => set_and(l, &r, &m, false),
@@ -209,8 +222,10 @@ impl Evaluator<'_> {
         for (li, ls) in many.iter().enumerate() {
             self.check_interrupt()?;
             let sig = m.signature(&ls.metric);
-            let Some(tl) = one_by_sig.get(&sig) else {
-                continue;
+            let tl = match one_by_sig.get(&sig) {
+                Some(tl) => tl.as_slice(),
+                None if m.fill_one.is_some() => &[],
+                None => continue,
             };
             // Ambiguity is only possible when several "many" series share a signature.
             let track = many_by_sig.get(&sig).copied().unwrap_or(0) > 1;
@@ -219,10 +234,13 @@ impl Evaluator<'_> {
                 while tl.get(j).is_some_and(|e| e.0 < p.t) {
                     j += 1;
                 }
-                let Some(&(t, rf, ri)) = tl.get(j) else { break };
-                if t != p.t {
-                    continue;
-                }
+                let (rf, ri) = match tl.get(j) {
+                    Some(&(t, rf, ri)) if t == p.t => (rf, ri),
+                    _ => match m.fill_one {
+                        Some(v) => (v, usize::MAX),
+                        None => continue,
+                    },
+                };
                 let oi = match out_index.get(&(li, ri)) {
                     Some(&oi) => oi,
                     None => {
@@ -238,7 +256,7 @@ impl Evaluator<'_> {
                 };
                 // Matching errors are raised before comparison filtering, as in
                 // Prometheus: a filter must not hide an ambiguous match.
-                if track {
+                if track && ri != usize::MAX {
                     let seen = matched
                         .entry(sig.clone())
                         .or_default()
@@ -266,6 +284,31 @@ impl Evaluator<'_> {
                     if let Some(o) = outputs.get_mut(oi) {
                         o.points.push(FPoint { t: p.t, f: v });
                     }
+                }
+            }
+        }
+        if let Some(fill) = m.fill_many {
+            // "One" side points with no "many" partner at their step: the result
+            // carries the match group's labels.
+            let many_ts = timestamps_by_sig(&many, m);
+            for (sig, tl) in &one_by_sig {
+                let present = many_ts.get(sig);
+                let mut points = Vec::new();
+                for &(t, rf, _) in tl {
+                    if present.is_some_and(|ts| ts.binary_search(&t).is_ok()) {
+                        continue;
+                    }
+                    let (l, r) = if swapped { (rf, fill) } else { (fill, rf) };
+                    if let Some(v) = apply_bool(op, l, r, return_bool) {
+                        points.push(FPoint { t, f: v });
+                    }
+                }
+                if !points.is_empty() {
+                    outputs.push(StepSeries {
+                        metric: sig.clone(),
+                        drop_name,
+                        points,
+                    });
                 }
             }
         }
