@@ -101,74 +101,96 @@ impl BitWriter {
     }
 }
 
+/// Bits a [`BitReader::peek`] guarantees to be valid, unless the data ends first.
+pub(crate) const PEEK_BITS: u32 = 57;
+
 /// Reads bits from a byte slice, most significant bit first.
+///
+/// Keeps up to 64 unread bits in a register, refilled a whole word at a time,
+/// so the common reads (a control bit, a 14-bit delta) touch no memory.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
-    /// Position of the next bit to read.
-    pos: usize,
+    /// Next byte of `data` to load into `buf`.
+    next: usize,
+    /// Unread bits, most significant first; bits after the `valid` ones are zero.
+    buf: u64,
+    valid: u32,
 }
 
 impl<'a> BitReader<'a> {
     /// A reader at the first bit of `data`.
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        BitReader { data, pos: 0 }
+        BitReader {
+            data,
+            next: 0,
+            buf: 0,
+            valid: 0,
+        }
     }
 
     /// Number of bits consumed so far.
     pub(crate) fn position_bits(&self) -> usize {
-        self.pos
+        self.next * 8 - self.valid as usize
     }
 
-    /// Bits left to read.
+    /// Loads whole bytes into the register until it holds at least
+    /// [`PEEK_BITS`] bits or the data ends.
     #[inline]
-    pub(crate) fn remaining_bits(&self) -> usize {
-        (self.data.len() * 8).saturating_sub(self.pos)
-    }
-
-    /// The next 64 bits without consuming them; bits past the end read as zero.
-    #[inline]
-    pub(crate) fn peek(&self) -> u64 {
-        let byte = self.pos >> 3;
-        let shift = (self.pos & 7) as u32;
+    fn refill(&mut self) {
         let word: Option<[u8; 8]> = self
             .data
-            .get(byte..byte.wrapping_add(8))
+            .get(self.next..self.next.wrapping_add(8))
             .and_then(|s| s.try_into().ok());
         match word {
             Some(w) => {
-                let hi = u64::from_be_bytes(w) << shift;
-                let next = u64::from(self.data.get(byte + 8).copied().unwrap_or(0));
-                // `next >> 8` is 0 when shift is 0, so no special case.
-                hi | (next >> (8 - shift))
+                let bytes = (64 - self.valid) / 8;
+                let valid = self.valid + bytes * 8;
+                // Keep only the whole bytes taken; the rest stays in `data`.
+                let keep = !u64::MAX.checked_shr(valid).unwrap_or(0);
+                self.buf = (self.buf | (u64::from_be_bytes(w) >> self.valid)) & keep;
+                self.valid = valid;
+                self.next += bytes as usize;
             }
-            None => self.peek_slow(byte, shift),
+            None => self.refill_tail(),
         }
     }
 
-    /// `peek` near the end of the data, zero-filling missing bytes.
+    /// `refill` within the last 8 bytes, one byte at a time.
     #[cold]
-    fn peek_slow(&self, byte: usize, shift: u32) -> u64 {
-        let mut word = [0u8; 9];
-        if let Some(tail) = self.data.get(byte..) {
-            for (dst, src) in word.iter_mut().zip(tail) {
-                *dst = *src;
-            }
+    fn refill_tail(&mut self) {
+        while self.valid <= 56 {
+            let Some(&b) = self.data.get(self.next) else {
+                return;
+            };
+            self.buf |= u64::from(b) << (56 - self.valid);
+            self.valid += 8;
+            self.next += 1;
         }
-        let (head, last) = word.split_at(8);
-        let mut hi = [0u8; 8];
-        hi.copy_from_slice(head);
-        let next = u64::from(last.first().copied().unwrap_or(0));
-        (u64::from_be_bytes(hi) << shift) | (next >> (8 - shift))
     }
 
-    /// Consumes `n` bits that the caller already looked at with [`peek`](Self::peek).
+    /// The next bits without consuming them, most significant first: at least
+    /// [`PEEK_BITS`] are valid unless the data ends first; bits past the end
+    /// read as zero.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> u64 {
+        if self.valid < PEEK_BITS {
+            self.refill();
+        }
+        self.buf
+    }
+
+    /// Consumes `n` ≤ [`PEEK_BITS`] bits the caller looked at with
+    /// [`peek`](Self::peek); fails if the data ends first.
     #[inline]
     pub(crate) fn skip(&mut self, n: u32) -> Result<(), ChunkError> {
-        if (n as usize) > self.remaining_bits() {
-            return Err(ChunkError::Truncated { bit: self.pos });
+        if n > self.valid {
+            return Err(ChunkError::Truncated {
+                bit: self.position_bits(),
+            });
         }
-        self.pos += n as usize;
+        self.buf = self.buf.checked_shl(n).unwrap_or(0);
+        self.valid -= n;
         Ok(())
     }
 
@@ -178,11 +200,18 @@ impl<'a> BitReader<'a> {
         if n == 0 {
             return Ok(0);
         }
-        if n > 64 || (n as usize) > self.remaining_bits() {
-            return Err(ChunkError::Truncated { bit: self.pos });
+        if n > 32 {
+            if n > 64 {
+                return Err(ChunkError::Truncated {
+                    bit: self.position_bits(),
+                });
+            }
+            let hi = self.read_bits(n - 32)?;
+            let lo = self.read_bits(32)?;
+            return Ok((hi << 32) | lo);
         }
         let v = self.peek() >> (64 - n);
-        self.pos += n as usize;
+        self.skip(n)?;
         Ok(v)
     }
 
@@ -194,7 +223,7 @@ impl<'a> BitReader<'a> {
     /// Reads an unsigned LEB128 varint (Go's `binary.Uvarint`): at most 10
     /// bytes, the tenth holding at most one bit.
     pub(crate) fn read_uvarint(&mut self) -> Result<u64, ChunkError> {
-        let start = self.pos;
+        let start = self.position_bits();
         let mut value = 0u64;
         for i in 0..10u32 {
             let b = self.read_byte()?;
@@ -253,7 +282,7 @@ mod tests {
             assert_eq!(r.read_bits(n).unwrap(), v, "field of {n} bits");
         }
         // Only padding is left, then the end.
-        assert!(r.remaining_bits() < 8);
+        assert!(bytes.len() * 8 - r.position_bits() < 8);
         assert!(r.read_bits(8).is_err());
     }
 

@@ -12,7 +12,7 @@
 //! iterator is reset onto new bytes instead of rebuilt. Decoding never panics:
 //! corrupt or truncated bytes end iteration with [`XorIterator::err`] set.
 
-use super::bstream::{write_uvarint, BitReader, BitWriter};
+use super::bstream::{write_uvarint, BitReader, BitWriter, PEEK_BITS};
 use super::varint::zigzag;
 use super::ChunkError;
 
@@ -304,7 +304,7 @@ impl XorValues {
         if (peek >> 62) & 1 == 0 {
             // `10`: reuse the previous window.
             sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            if sig + 2 <= 64 {
+            if sig + 2 <= PEEK_BITS {
                 br.skip(2 + sig)?;
                 let bits = if sig == 0 {
                     0
