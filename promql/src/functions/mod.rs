@@ -26,6 +26,8 @@
 pub mod absent;
 pub mod date;
 pub mod histogram;
+#[cfg(test)]
+mod invariants;
 pub mod kahan;
 pub mod labels;
 pub mod math;
@@ -102,7 +104,7 @@ pub struct RangeWindow<'a> {
 impl RangeWindow<'_> {
     /// The range duration in seconds (`range_end_ms - range_start_ms`).
     pub fn range_seconds(&self) -> f64 {
-        (self.range_end_ms - self.range_start_ms) as f64 / 1000.0
+        self.range_end_ms.saturating_sub(self.range_start_ms) as f64 / 1000.0
     }
 }
 

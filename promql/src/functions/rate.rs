@@ -86,9 +86,9 @@ fn extrapolated(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
         result += reset_correction(points);
     }
 
-    let mut to_start = (first.t - w.range_start_ms) as f64 / 1000.0;
-    let mut to_end = (w.range_end_ms - last.t) as f64 / 1000.0;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let mut to_start = first.t.saturating_sub(w.range_start_ms) as f64 / 1000.0;
+    let mut to_end = w.range_end_ms.saturating_sub(last.t) as f64 / 1000.0;
+    let sampled = last.t.saturating_sub(first.t) as f64 / 1000.0;
     let average_interval = sampled / (points.len() - 1) as f64;
 
     // A sample further than 1.1 average intervals from an edge suggests the
@@ -123,7 +123,7 @@ fn extrapolated(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
 /// decrease between them is a reset, so the line starts from zero.
 fn interpolate(p1: &FPoint, p2: &FPoint, t: i64, is_counter: bool) -> f64 {
     let y1 = if is_counter && p2.f < p1.f { 0.0 } else { p1.f };
-    y1 + (p2.f - y1) * (t - p1.t) as f64 / (p2.t - p1.t) as f64
+    y1 + (p2.f - y1) * t.saturating_sub(p1.t) as f64 / p2.t.saturating_sub(p1.t) as f64
 }
 
 /// Prometheus 3.x `extendedRate`: the anchored/smoothed variants.
@@ -209,7 +209,7 @@ fn last_two(points: &[FPoint], is_rate: bool) -> Option<f64> {
     let [.., prev, cur] = points else {
         return None;
     };
-    let interval_ms = cur.t - prev.t;
+    let interval_ms = cur.t.saturating_sub(prev.t);
     if interval_ms == 0 {
         return None;
     }

@@ -32,7 +32,7 @@ pub fn linear_regression(points: &[FPoint], intercept_ms: i64) -> (f64, f64) {
             constant_y = false;
         }
         n += 1.0;
-        let x = (p.t - intercept_ms) as f64 / 1e3;
+        let x = p.t.saturating_sub(intercept_ms) as f64 / 1e3;
         (sum_x, c_x) = kahan_inc(x, sum_x, c_x);
         (sum_y, c_y) = kahan_inc(p.f, sum_y, c_y);
         (sum_xy, c_xy) = kahan_inc(x * p.f, sum_xy, c_xy);
