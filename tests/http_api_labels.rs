@@ -320,3 +320,39 @@ async fn g7_times_as_rfc3339_and_sentinels() {
         r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"start\": cannot parse \"soon\" to a valid timestamp"}"#
     );
 }
+
+#[tokio::test]
+async fn r3_overlapping_selectors_union_without_duplicates() {
+    let api = api();
+    let sel = |s: &str| format!("match[]={}", enc(s));
+    let uri = format!("/api/v1/series?{}&{}", sel("up"), sel(r#"{job="node"}"#));
+    let r = api.get(&uri).await;
+    let names: Vec<String> = r.json()["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["__name__"].as_str().unwrap_or("?"),
+                s["instance"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "node_cpu_seconds_total/-",
+            "node_uname_info/-",
+            "up/a:9100",
+            "up/b:9100",
+            "up/localhost:9090"
+        ]
+    );
+    let uri = format!(
+        "/api/v1/label/job/values?{}&{}",
+        sel("up"),
+        sel("node_uname_info")
+    );
+    assert_eq!(api.get(&uri).await.body, ok(r#"["node","prom"]"#));
+}

@@ -9,10 +9,8 @@
 //! matcher that does not match the empty string, results are sorted, and
 //! `limit` cuts them with the warning [`TRUNCATED_WARNING`].
 
-use std::collections::BTreeSet;
-
 use axum::extract::{Path, State};
-use promlite_tsdb::Matcher;
+use promlite_tsdb::{Matcher, Symbol};
 
 use super::api_error::ApiError;
 use super::format::{self, JsonBody};
@@ -31,16 +29,9 @@ pub async fn label_names(
     let matcher_sets = match_params(&params)?;
     let names = blocking(move || {
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
-        let mut names = BTreeSet::new();
-        for matchers in selector_sets(&matcher_sets) {
-            names.extend(
-                q.label_names(matchers)
-                    .map_err(ApiError::internal)?
-                    .iter()
-                    .map(|s| s.to_string()),
-            );
-        }
-        Ok(names)
+        union_of(&matcher_sets, |m| {
+            q.label_names(m).map_err(ApiError::internal)
+        })
     })
     .await?;
     Ok(string_list(names, limit))
@@ -63,16 +54,9 @@ pub async fn label_values(
     let matcher_sets = match_params(&params)?;
     let values = blocking(move || {
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
-        let mut values = BTreeSet::new();
-        for matchers in selector_sets(&matcher_sets) {
-            values.extend(
-                q.label_values(&name, matchers)
-                    .map_err(ApiError::internal)?
-                    .iter()
-                    .map(|s| s.to_string()),
-            );
-        }
-        Ok(values)
+        union_of(&matcher_sets, |m| {
+            q.label_values(&name, m).map_err(ApiError::internal)
+        })
     })
     .await?;
     Ok(string_list(values, limit))
@@ -91,16 +75,10 @@ pub async fn series(State(state): State<ReadState>, params: Params) -> Result<Js
     let matcher_sets = match_params(&params)?;
     let series = blocking(move || {
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
-        let mut all = BTreeSet::new();
-        for matchers in &matcher_sets {
-            all.extend(
-                q.select(matchers)
-                    .map_err(ApiError::internal)?
-                    .into_iter()
-                    .map(|s| s.labels().clone()),
-            );
-        }
-        Ok(all)
+        union_of(&matcher_sets, |m| {
+            let selected = q.select(m).map_err(ApiError::internal)?;
+            Ok(selected.into_iter().map(|s| s.labels().clone()).collect())
+        })
     })
     .await?;
     let (series, warnings) = apply_limit(series, limit);
@@ -130,13 +108,23 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
-/// No `match[]` means one lookup without matchers.
-fn selector_sets(sets: &[Vec<Matcher>]) -> Vec<&[Matcher]> {
-    if sets.is_empty() {
-        vec![&[]]
-    } else {
-        sets.iter().map(Vec::as_slice).collect()
+/// Runs `lookup` once per matcher set (once without matchers when there is
+/// no `match[]`) and returns the sorted union. Each lookup already answers
+/// sorted and unique, so the common single selector is passed through as is.
+fn union_of<T: Ord>(
+    sets: &[Vec<Matcher>],
+    mut lookup: impl FnMut(&[Matcher]) -> Result<Vec<T>, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    if let [] | [_] = sets {
+        return lookup(sets.first().map_or(&[][..], Vec::as_slice));
     }
+    let mut all = Vec::new();
+    for set in sets {
+        all.extend(lookup(set)?);
+    }
+    all.sort_unstable();
+    all.dedup();
+    Ok(all)
 }
 
 /// Parses every `match[]` selector into matcher sets (Prometheus
@@ -158,25 +146,21 @@ pub fn match_params(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
 }
 
 /// Keeps at most `limit` items, with the truncation warning when cut.
-fn apply_limit<T>(items: BTreeSet<T>, limit: Option<usize>) -> (Vec<T>, Vec<String>) {
-    let truncated = limit.is_some_and(|l| items.len() > l);
-    let items: Vec<T> = items
-        .into_iter()
-        .take(limit.unwrap_or(usize::MAX))
-        .collect();
-    let warnings = if truncated {
-        vec![TRUNCATED_WARNING.to_owned()]
-    } else {
-        Vec::new()
-    };
-    (items, warnings)
+fn apply_limit<T>(mut items: Vec<T>, limit: Option<usize>) -> (Vec<T>, Vec<String>) {
+    match limit {
+        Some(l) if items.len() > l => {
+            items.truncate(l);
+            (items, vec![TRUNCATED_WARNING.to_owned()])
+        }
+        _ => (items, Vec::new()),
+    }
 }
 
-/// A sorted JSON list of strings, cut to `limit`.
-fn string_list(items: BTreeSet<String>, limit: Option<usize>) -> JsonBody {
+/// A JSON list of strings, cut to `limit`.
+fn string_list(items: Vec<Symbol>, limit: Option<usize>) -> JsonBody {
     let (items, warnings) = apply_limit(items, limit);
     format::success(
-        |out| format::push_str_array(out, items.iter().map(String::as_str)),
+        |out| format::push_str_array(out, items.iter().map(|s| &**s)),
         &warnings,
         &[],
     )
