@@ -84,13 +84,14 @@ fn choose(block: &[i64]) -> (Form, usize) {
         },
         1 + uvarint_len(zigzag(min)) + packed(range_width),
     );
-    if min >= 0 && 1 + packed(width(max as u64)) <= best.1 {
+    let unbased = 1 + packed(width(max as u64));
+    if min >= 0 && unbased <= best.1 {
         best = (
             Form::For {
                 base: 0,
                 width: width(max as u64),
             },
-            1 + packed(width(max as u64)),
+            unbased,
         );
     }
     // Patched: try each width present in the block.
