@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::duration_expr::DurationContext;
 use crate::error::QueryError;
 use crate::eval::{self, Evaluator, Grid};
 use crate::storage::Storage;
@@ -167,7 +168,18 @@ impl Engine {
         range: QueryRange,
         cancel: &CancelToken,
     ) -> Result<QueryResult, QueryError> {
-        let expr = crate::parser::parse(query)?;
+        let ctx = match range {
+            QueryRange::Instant { .. } => DurationContext::default(),
+            QueryRange::Range {
+                start_ms,
+                end_ms,
+                step_ms,
+            } => DurationContext {
+                step_ms,
+                range_ms: end_ms.saturating_sub(start_ms),
+            },
+        };
+        let expr = crate::parser::parse_with_context(query, ctx)?;
         eval::check_functions_enabled(&expr, self.opts.enable_experimental_functions)?;
         let grid = match range {
             QueryRange::Instant { t_ms } => Grid::instant(t_ms),

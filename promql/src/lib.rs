@@ -4,6 +4,7 @@
 //! the crate's storage trait; it never sees how samples are stored.
 #![deny(missing_docs)]
 
+mod duration_expr;
 mod engine;
 mod error;
 mod eval;
@@ -17,7 +18,8 @@ pub mod promqltest;
 
 pub use engine::{CancelToken, Engine, EngineOptions, QueryRange, QueryResult, QueryStats};
 pub use error::QueryError;
-pub use parser::{parse, parse_duration_ms};
+pub use duration_expr::DurationContext;
+pub use parser::{parse, parse_duration_ms, parse_with_context};
 pub use storage::{
     MatchOp, Matcher, MatcherError, MemStorage, Storage, StorageError, StorageSeries,
 };

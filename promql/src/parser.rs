@@ -12,16 +12,25 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use promql_parser::parser::{self, Expr};
 
+use crate::duration_expr::DurationContext;
 use crate::error::QueryError;
 
 /// The largest duration we accept anywhere in a query, in ms (about 292 million
 /// years: whatever fits an `i64` of milliseconds).
 const MAX_DURATION_MS: u128 = i64::MAX as u128;
 
-/// Parses a PromQL expression; never panics.
+/// Parses a PromQL expression; never panics. `step()` and `range()` in
+/// duration expressions read as 0 (an instant query).
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    parse_with_context(query, DurationContext::default())
+}
+
+/// Parses a PromQL expression for a query with the given step and range
+/// (what `step()` and `range()` mean in duration expressions); never panics.
+pub fn parse_with_context(query: &str, ctx: DurationContext) -> Result<Expr, QueryError> {
     check_unit_durations(query)?;
-    let parsed = catch_unwind(AssertUnwindSafe(|| parser::parse(query))).map_err(|_| {
+    let query = crate::duration_expr::rewrite(query, ctx);
+    let parsed = catch_unwind(AssertUnwindSafe(|| parser::parse(&query))).map_err(|_| {
         QueryError::bad_data("parse error: invalid expression (number out of range)")
     })?;
     parsed.map_err(|msg| QueryError::bad_data(format!("parse error: {msg}")))
