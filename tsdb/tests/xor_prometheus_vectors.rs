@@ -3,6 +3,12 @@
 //! remote-written into it and that its query API returned, and re-encoding
 //! those samples reproduces Prometheus's bytes exactly.
 
+#![expect(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    reason = "the segment walker indexes committed test data; a panic is a failed test"
+)]
+
 use promlite_tsdb::chunkenc::{Encoding, XorChunk, XorIterator};
 use serde_json::Value;
 use std::path::PathBuf;
