@@ -2,6 +2,12 @@
 //! is lossless: timestamps and value bits come back exactly, NaN payloads and
 //! stale markers included; and no byte string makes a decoder panic.
 
+#![expect(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    reason = "test helpers; a panic is a failed test"
+)]
+
 use promlite_tsdb::chunkenc::{codec_by_name, codecs, cold_decode, cold_encode, Codec};
 use proptest::prelude::*;
 
