@@ -195,6 +195,7 @@ impl Evaluator<'_> {
                 let applied =
                     apply.run_selected(selected, self.interrupt(), self.opts.max_samples)?;
                 self.stats.samples_loaded += applied.samples_loaded;
+                self.check_samples(applied.peak_window_samples())?;
                 applied.series
             }
             Expr::Subquery(sq) => {
@@ -208,10 +209,11 @@ impl Evaluator<'_> {
                     keeps_name: spec.keeps_metric_name,
                 };
                 let mut scratch = Vec::new();
+                let mut window_samples = vec![0; grid.len()];
                 let mut out = Vec::with_capacity(series.len());
                 for s in series {
                     self.check_interrupt()?;
-                    let points = apply.apply(&s.points, &mut scratch)?;
+                    let points = apply.apply(&s.points, &mut scratch, &mut window_samples)?;
                     if !points.is_empty() {
                         out.push(StepSeries {
                             metric: s.metric,
@@ -220,6 +222,7 @@ impl Evaluator<'_> {
                         });
                     }
                 }
+                self.check_samples(window_samples.iter().copied().max().unwrap_or(0))?;
                 out
             }
             _ => return Err(QueryError::bad_data("expected a range vector argument")),

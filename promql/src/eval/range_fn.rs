@@ -53,6 +53,16 @@ pub(crate) struct Applied {
     pub series: Vec<StepSeries>,
     /// Samples read from storage.
     pub samples_loaded: u64,
+    /// Per step, how many samples all windows of that step held together (what
+    /// Prometheus would hold in memory for the step; checked against the limit).
+    pub window_samples: Vec<usize>,
+}
+
+impl Applied {
+    /// The largest number of samples any one step's windows held.
+    pub fn peak_window_samples(&self) -> usize {
+        self.window_samples.iter().copied().max().unwrap_or(0)
+    }
 }
 
 impl RangeApply<'_> {
@@ -61,9 +71,10 @@ impl RangeApply<'_> {
         &self,
         points: &[FPoint],
         scratch: &mut Vec<f64>,
+        window_samples: &mut [usize],
     ) -> Result<Vec<FPoint>, QueryError> {
         if let Some(e) = self.extreme {
-            return Ok(self.sliding_extreme(points, e));
+            return Ok(self.sliding_extreme(points, e, window_samples));
         }
         let mut out = Vec::new();
         let mut slider = Slider::default();
@@ -74,6 +85,9 @@ impl RangeApply<'_> {
             let pts = slider.window(points, start, end);
             if pts.is_empty() {
                 continue;
+            }
+            if let Some(n) = window_samples.get_mut(i) {
+                *n += pts.len();
             }
             ps.clear();
             ps.extend(
@@ -98,7 +112,12 @@ impl RangeApply<'_> {
     }
 
     /// Max or min per window with a monotonic queue of candidate indices.
-    fn sliding_extreme(&self, points: &[FPoint], e: Extreme) -> Vec<FPoint> {
+    fn sliding_extreme(
+        &self,
+        points: &[FPoint],
+        e: Extreme,
+        window_samples: &mut [usize],
+    ) -> Vec<FPoint> {
         let better = |a: f64, b: f64| match e {
             Extreme::Max => a >= b,
             Extreme::Min => a <= b,
@@ -106,7 +125,7 @@ impl RangeApply<'_> {
         let mut out = Vec::new();
         let mut queue: VecDeque<usize> = VecDeque::new();
         let (mut lo, mut hi) = (0usize, 0usize);
-        for t in self.grid.times() {
+        for (i, t) in self.grid.times().enumerate() {
             let end = self.win.end(t);
             let start = end.saturating_sub(self.win.range);
             while let Some(p) = points.get(hi).filter(|p| p.t <= end) {
@@ -131,6 +150,9 @@ impl RangeApply<'_> {
             if lo >= hi {
                 continue;
             }
+            if let Some(n) = window_samples.get_mut(i) {
+                *n += hi - lo;
+            }
             let f = queue
                 .front()
                 .and_then(|&i| points.get(i))
@@ -147,13 +169,16 @@ impl RangeApply<'_> {
         interrupt: Interrupt<'_>,
         max_samples: usize,
     ) -> Result<Applied, QueryError> {
-        let mut applied = Applied::default();
+        let mut applied = Applied {
+            window_samples: vec![0; self.grid.len()],
+            ..Applied::default()
+        };
         let mut buf = Vec::new();
         let mut scratch = Vec::new();
         for s in series {
             interrupt.check()?;
             applied.samples_loaded += read_range_samples(s.as_ref(), &mut buf, max_samples)?;
-            let points = self.apply(&buf, &mut scratch)?;
+            let points = self.apply(&buf, &mut scratch, &mut applied.window_samples)?;
             if !points.is_empty() {
                 applied.series.push(StepSeries {
                     metric: s.labels().clone(),
@@ -188,6 +213,9 @@ impl RangeApply<'_> {
         let (mut a, b) = (a?, b?);
         a.series.extend(b.series);
         a.samples_loaded += b.samples_loaded;
+        for (x, y) in a.window_samples.iter_mut().zip(b.window_samples) {
+            *x += y;
+        }
         Ok(a)
     }
 }
@@ -249,8 +277,10 @@ mod tests {
                 ..slow
             };
             let mut scratch = Vec::new();
-            let a = slow.apply(&pts, &mut scratch).unwrap();
-            let b = fast.apply(&pts, &mut scratch).unwrap();
+            let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
+            let a = slow.apply(&pts, &mut scratch, &mut wa).unwrap();
+            let b = fast.apply(&pts, &mut scratch, &mut wb).unwrap();
+            assert_eq!(wa, wb, "{name} window sizes");
             assert_eq!(a.len(), b.len(), "{name}");
             for (x, y) in a.iter().zip(&b) {
                 assert_eq!(x.t, y.t);
