@@ -12,8 +12,13 @@ use promql_parser::parser::Expr;
 
 use crate::value::{Label, Labels, METRIC_NAME};
 
-/// The labels for `absent(arg)` / `absent_over_time(arg)`.
+/// The labels for `absent(arg)` / `absent_over_time(arg)`. Parentheses around
+/// the argument are looked through, as Prometheus unwraps call arguments.
 pub fn absent_labels(arg: &Expr) -> Labels {
+    let mut arg = arg;
+    while let Expr::Paren(p) = arg {
+        arg = &p.expr;
+    }
     let matchers = match arg {
         Expr::VectorSelector(vs) => &vs.matchers.matchers,
         Expr::MatrixSelector(ms) => &ms.vs.matchers.matchers,
