@@ -7,6 +7,7 @@
 mod duration_expr;
 mod engine;
 mod error;
+mod extended_range;
 mod eval;
 pub mod functions;
 mod parser;

@@ -17,7 +17,7 @@ use crate::error::QueryError;
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, parse_le, Bucket};
 use crate::functions::labels::{natural_cmp, LabelJoin, LabelReplace};
 use crate::functions::{
-    lookup, EngineFunction, FunctionSpec, Implementation, RangeKernel, ValueType,
+    lookup, EngineFunction, FunctionSpec, Implementation, RangeKernel, ValueType, WindowMode,
 };
 use crate::storage::MatchOp;
 use crate::value::{FPoint, Labels, METRIC_NAME};
@@ -175,6 +175,9 @@ impl Evaluator<'_> {
                     &pos,
                 );
             }
+        }
+        if let Expr::MatrixSelector(ms) = unparen(matrix_arg) {
+            check_window_mode(spec.name, selector_matchers(&ms.vs)?.1)?;
         }
         let extreme = match spec.name {
             "max_over_time" => Some(Extreme::Max),
@@ -684,6 +687,26 @@ fn quantile_label(q: f64) -> String {
     }
 }
 
+/// Fails unless `function` accepts a selector with `mode` (Prometheus 3.x
+/// allows `anchored` and `smoothed` only where an edge sample means something).
+fn check_window_mode(function: &str, mode: WindowMode) -> Result<(), QueryError> {
+    let (name, allowed): (&str, &[&str]) = match mode {
+        WindowMode::Anchored => (
+            "anchored",
+            &["changes", "delta", "increase", "rate", "resets"],
+        ),
+        WindowMode::Smoothed => ("smoothed", &["delta", "increase", "rate"]),
+        _ => return Ok(()),
+    };
+    if allowed.contains(&function) {
+        return Ok(());
+    }
+    Err(QueryError::bad_data(format!(
+        "{name} modifier can only be used with: {} - not with {function}",
+        allowed.join(", ")
+    )))
+}
+
 /// An argument that must be present.
 fn need(e: Option<&Expr>) -> Result<&Expr, QueryError> {
     e.ok_or_else(|| QueryError::bad_data("missing function argument"))
@@ -719,7 +742,7 @@ fn absent_labels(arg: &Expr) -> Labels {
         Expr::MatrixSelector(ms) => &ms.vs,
         _ => return Labels::empty(),
     };
-    let Ok(matchers) = selector_matchers(vs) else {
+    let Ok((matchers, _)) = selector_matchers(vs) else {
         return Labels::empty();
     };
     let mut out: Vec<(String, String)> = Vec::new();

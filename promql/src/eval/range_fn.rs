@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use super::selectors::{read_range_samples, Slider, Windows};
 use super::{Grid, Interrupt, StepSeries};
 use crate::error::QueryError;
-use crate::functions::{RangeKernel, RangeWindow, WindowMode};
+use crate::functions::{RangeKernel, RangeWindow};
 use crate::storage::StorageSeries;
 use crate::value::FPoint;
 
@@ -82,8 +82,12 @@ impl RangeApply<'_> {
         for (i, t) in self.grid.times().enumerate() {
             let end = self.win.end(t);
             let start = end.saturating_sub(self.win.range);
-            let pts = slider.window(points, start, end);
-            if pts.is_empty() {
+            let (lo, hi) = slider.bounds(points, start, end);
+            let (lo, hi) = self.win.extend(points, lo, hi, start, end);
+            let pts = points.get(lo..hi).unwrap_or(&[]);
+            // A window needs a sample at or before its end; one only after it
+            // (possible with `smoothed`) gives no value.
+            if pts.first().is_none_or(|p| p.t > end) {
                 continue;
             }
             if let Some(n) = window_samples.get_mut(i) {
@@ -100,7 +104,7 @@ impl RangeApply<'_> {
                 range_start_ms: start,
                 range_end_ms: end,
                 eval_ts_ms: t,
-                mode: WindowMode::Plain,
+                mode: self.win.mode,
             };
             match (self.kernel)(&rw, &ps, scratch) {
                 Ok(Some(v)) => out.push(FPoint { t, f: v }),
@@ -225,6 +229,7 @@ mod tests {
     use super::*;
     use crate::functions::lookup;
     use crate::functions::Implementation;
+    use crate::functions::WindowMode;
 
     fn kernel(name: &str) -> RangeKernel {
         match lookup(name).map(|f| f.implementation) {
@@ -259,6 +264,8 @@ mod tests {
             range: 25,
             offset: 0,
             at: None,
+            mode: WindowMode::Plain,
+            lookback: 0,
         };
         for (name, e) in [
             ("max_over_time", Extreme::Max),

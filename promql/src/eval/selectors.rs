@@ -11,6 +11,8 @@ use promql_parser::parser::{MatrixSelector, VectorSelector};
 
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
+use crate::extended_range::MODE_LABEL;
+use crate::functions::WindowMode;
 use crate::storage::{MatchOp, Matcher, StorageSeries};
 use crate::value::{is_stale_nan, FPoint, Labels, Series, METRIC_NAME};
 
@@ -23,6 +25,10 @@ pub(crate) struct Windows {
     pub offset: i64,
     /// `@` time, ms, when given: every step then sees the same window.
     pub at: Option<i64>,
+    /// `anchored`/`smoothed` extend the window by one sample on either side.
+    pub mode: WindowMode,
+    /// How far outside the window those extra samples may lie, ms.
+    pub lookback: i64,
 }
 
 impl Windows {
@@ -34,6 +40,58 @@ impl Windows {
     /// Smallest and largest window ends over the grid.
     pub fn end_bounds(&self, grid: Grid) -> (i64, i64) {
         (self.end(grid.start), self.end(grid.end))
+    }
+
+    /// The inclusive time range to read from storage for all of the grid's windows.
+    pub fn select_bounds(&self, grid: Grid) -> (i64, i64) {
+        let (min_end, max_end) = self.end_bounds(grid);
+        let before = if self.mode == WindowMode::Plain {
+            0
+        } else {
+            self.lookback
+        };
+        let after = if self.mode == WindowMode::Smoothed {
+            self.lookback
+        } else {
+            0
+        };
+        (
+            min_end
+                .saturating_sub(self.range)
+                .saturating_sub(before)
+                .saturating_add(1),
+            max_end.saturating_add(after),
+        )
+    }
+
+    /// Widens the window `points[lo..hi]` = `(start, end]` by the sample just
+    /// before `start` (anchored, smoothed) and just after `end` (smoothed), each
+    /// only if within the lookback delta.
+    pub fn extend(
+        &self,
+        points: &[FPoint],
+        lo: usize,
+        hi: usize,
+        start: i64,
+        end: i64,
+    ) -> (usize, usize) {
+        if self.mode == WindowMode::Plain {
+            return (lo, hi);
+        }
+        let lo = match lo.checked_sub(1).and_then(|i| points.get(i)) {
+            Some(p) if p.t > start.saturating_sub(self.lookback) => lo - 1,
+            _ => lo,
+        };
+        let hi = match points.get(hi) {
+            Some(p)
+                if self.mode == WindowMode::Smoothed
+                    && p.t <= end.saturating_add(self.lookback) =>
+            {
+                hi + 1
+            }
+            _ => hi,
+        };
+        (lo, hi)
     }
 }
 
@@ -48,6 +106,12 @@ pub(crate) struct Slider {
 impl Slider {
     /// The points with `start < t <= end`.
     pub fn window<'p>(&mut self, points: &'p [FPoint], start: i64, end: i64) -> &'p [FPoint] {
+        let (lo, hi) = self.bounds(points, start, end);
+        points.get(lo..hi).unwrap_or(&[])
+    }
+
+    /// Index range of the points with `start < t <= end`.
+    pub fn bounds(&mut self, points: &[FPoint], start: i64, end: i64) -> (usize, usize) {
         while points.get(self.lo).is_some_and(|p| p.t <= start) {
             self.lo += 1;
         }
@@ -57,7 +121,7 @@ impl Slider {
         while points.get(self.hi).is_some_and(|p| p.t <= end) {
             self.hi += 1;
         }
-        points.get(self.lo..self.hi).unwrap_or(&[])
+        (self.lo, self.hi)
     }
 }
 
@@ -80,8 +144,11 @@ pub(crate) fn read_range_samples(
     Ok(read)
 }
 
-/// Converts a parsed selector's name and matchers into storage matchers.
-pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, QueryError> {
+/// Converts a selector's name and matchers into storage matchers, taking out
+/// the reserved matcher that carries an `anchored`/`smoothed` modifier.
+pub(crate) fn selector_matchers(
+    vs: &VectorSelector,
+) -> Result<(Vec<Matcher>, WindowMode), QueryError> {
     use promql_parser::label::MatchOp as P;
     if !vs.matchers.or_matchers.is_empty() {
         return Err(QueryError::bad_data(
@@ -92,7 +159,16 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, Que
     if let Some(name) = &vs.name {
         out.push(Matcher::new(MatchOp::Equal, METRIC_NAME, name).map_err(bad_regex)?);
     }
+    let mut mode = WindowMode::Plain;
     for m in &vs.matchers.matchers {
+        if m.name == MODE_LABEL {
+            mode = if m.value == "smoothed" {
+                WindowMode::Smoothed
+            } else {
+                WindowMode::Anchored
+            };
+            continue;
+        }
         let op = match m.op {
             P::Equal => MatchOp::Equal,
             P::NotEqual => MatchOp::NotEqual,
@@ -101,11 +177,34 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, Que
         };
         out.push(Matcher::new(op, &m.name, &m.value).map_err(bad_regex)?);
     }
-    Ok(out)
+    Ok((out, mode))
 }
 
 fn bad_regex(e: crate::storage::MatcherError) -> QueryError {
     QueryError::bad_data(format!("parse error: {e}"))
+}
+
+/// `m smoothed`: the value linearly interpolated at `end` between the sample
+/// before it (`points[idx - 1]`, value `f`) and the next sample within the
+/// lookback delta; `f` itself for plain selectors or without a next sample.
+fn smooth(points: &[FPoint], idx: usize, end: i64, lookback: i64, f: f64, mode: WindowMode) -> f64 {
+    if mode != WindowMode::Smoothed {
+        return f;
+    }
+    let (Some(prev), Some(next)) = (
+        idx.checked_sub(1).and_then(|i| points.get(i)),
+        points.get(idx),
+    ) else {
+        return f;
+    };
+    if prev.t == end
+        || next.t > end.saturating_add(lookback)
+        || is_stale_nan(next.f)
+        || next.t == prev.t
+    {
+        return f;
+    }
+    f + (next.f - f) * (end - prev.t) as f64 / (next.t - prev.t) as f64
 }
 
 /// What an instant selector yields per step.
@@ -159,17 +258,21 @@ impl<'a> Evaluator<'a> {
         grid: Grid,
         what: SelectorValue,
     ) -> Result<Vec<StepSeries>, QueryError> {
-        let matchers = selector_matchers(vs)?;
+        let (matchers, mode) = selector_matchers(vs)?;
         let lookback = duration_ms(self.opts.lookback_delta).max(1);
         let win = Windows {
             range: lookback,
             offset: offset_ms(&vs.offset),
             at: self.resolve_at(&vs.at),
+            mode: if mode == WindowMode::Smoothed {
+                mode
+            } else {
+                WindowMode::Plain
+            },
+            lookback,
         };
-        let (min_end, max_end) = win.end_bounds(grid);
-        let selected =
-            self.storage
-                .select(&matchers, min_end.saturating_sub(lookback) + 1, max_end)?;
+        let (mint, maxt) = win.select_bounds(grid);
+        let selected = self.storage.select(&matchers, mint, maxt)?;
         let mut out = Vec::with_capacity(selected.len());
         let mut buf = std::mem::take(&mut self.buf);
         for s in &selected {
@@ -181,7 +284,9 @@ impl<'a> Evaluator<'a> {
             if win.at.is_some() {
                 let end = win.end(grid.start);
                 let idx = buf.partition_point(|p| p.t <= end);
-                if let Some(f) = lookback_value(&buf, idx, end, lookback, what) {
+                if let Some(f) = lookback_value(&buf, idx, end, lookback, what)
+                    .map(|f| smooth(&buf, idx, end, lookback, f, win.mode))
+                {
                     points.extend(grid.times().map(|t| FPoint { t, f }));
                 }
             } else {
@@ -191,7 +296,9 @@ impl<'a> Evaluator<'a> {
                     while buf.get(idx).is_some_and(|p| p.t <= end) {
                         idx += 1;
                     }
-                    if let Some(f) = lookback_value(&buf, idx, end, lookback, what) {
+                    if let Some(f) = lookback_value(&buf, idx, end, lookback, what)
+                        .map(|f| smooth(&buf, idx, end, lookback, f, win.mode))
+                    {
                         points.push(FPoint { t, f });
                     }
                 }
@@ -215,16 +322,16 @@ impl<'a> Evaluator<'a> {
         grid: Grid,
     ) -> Result<(Vec<Box<dyn StorageSeries + 'a>>, Windows), QueryError> {
         let vs = &ms.vs;
-        let matchers = selector_matchers(vs)?;
+        let (matchers, mode) = selector_matchers(vs)?;
         let win = Windows {
             range: duration_ms(ms.range),
             offset: offset_ms(&vs.offset),
             at: self.resolve_at(&vs.at),
+            mode,
+            lookback: duration_ms(self.opts.lookback_delta).max(1),
         };
-        let (min_end, max_end) = win.end_bounds(grid);
-        let selected =
-            self.storage
-                .select(&matchers, min_end.saturating_sub(win.range) + 1, max_end)?;
+        let (mint, maxt) = win.select_bounds(grid);
+        let selected = self.storage.select(&matchers, mint, maxt)?;
         Ok((selected, win))
     }
 

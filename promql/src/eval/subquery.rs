@@ -12,6 +12,7 @@ use promql_parser::parser::SubqueryExpr;
 use super::selectors::Windows;
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
+use crate::functions::WindowMode;
 use crate::value::{FPoint, Labels, Series};
 
 impl Evaluator<'_> {
@@ -33,6 +34,8 @@ impl Evaluator<'_> {
             range: duration_ms(sq.range),
             offset: offset_ms(&sq.offset),
             at: self.resolve_at(&sq.at),
+            mode: WindowMode::Plain,
+            lookback: 0,
         };
         let (min_end, max_end) = win.end_bounds(grid);
         let first = min_end.saturating_sub(win.range);
