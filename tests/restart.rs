@@ -9,16 +9,14 @@
 
 mod harness;
 
-use std::collections::BTreeMap;
-
-use harness::{post, Promlite};
-use promlite_remote_write::proto::read::{LabelMatcher, MatcherType, Query, ReadRequest};
+use harness::{post, remote_read, Promlite, SeriesSamples};
+use promlite_remote_write::proto::read::MatcherType;
 use promlite_remote_write::proto::{v1, Label, Sample};
-use promlite_remote_write::{decode_read_response, encode_read_request, encode_v1, WriteProtocol};
+use promlite_remote_write::{encode_v1, WriteProtocol};
 
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
-type Stored = BTreeMap<String, Vec<(i64, u64)>>;
+type Stored = SeriesSamples;
 
 /// Sends `batches` requests of `series` series × `samples` samples; returns what was acknowledged.
 fn ingest(addr: &str, batches: usize, series: usize, samples: usize, offset_ms: i64) -> Stored {
@@ -73,7 +71,10 @@ fn ingest(addr: &str, batches: usize, series: usize, samples: usize, offset_ms: 
         .unwrap();
         assert_eq!(reply.status, 204, "{}", reply.text());
         for ts in timeseries {
-            let key = format!("series={}", ts.labels[1].value);
+            let key = format!(
+                "{{__name__=\"restart_test\", series=\"{}\"}}",
+                ts.labels[1].value
+            );
             acked
                 .entry(key)
                 .or_default()
@@ -85,43 +86,12 @@ fn ingest(addr: &str, batches: usize, series: usize, samples: usize, offset_ms: 
 
 /// Everything stored for `restart_test`, through remote-read (`SAMPLES`).
 fn read_back(addr: &str) -> Stored {
-    let request = ReadRequest {
-        queries: vec![Query {
-            start_timestamp_ms: 0,
-            end_timestamp_ms: i64::MAX,
-            matchers: vec![LabelMatcher {
-                r#type: MatcherType::Eq as i32,
-                name: "__name__".into(),
-                value: "restart_test".into(),
-            }],
-            hints: None,
-        }],
-        accepted_response_types: vec![],
-    };
-    let reply = post(
+    remote_read(
         addr,
-        "/api/v1/read",
-        &[
-            ("Content-Type", "application/x-protobuf"),
-            ("Content-Encoding", "snappy"),
-        ],
-        &encode_read_request(&request),
+        &[(MatcherType::Eq, "__name__", "restart_test")],
+        0,
+        i64::MAX,
     )
-    .unwrap();
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let response = decode_read_response(&reply.body, 1 << 30).unwrap();
-    let mut out = Stored::new();
-    for ts in &response.results[0].timeseries {
-        let series = ts.labels.iter().find(|l| l.name == "series").unwrap();
-        out.insert(
-            format!("series={}", series.value),
-            ts.samples
-                .iter()
-                .map(|s| (s.timestamp, s.value.to_bits()))
-                .collect(),
-        );
-    }
-    out
 }
 
 fn merge(into: &mut Stored, more: Stored) {

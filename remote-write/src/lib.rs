@@ -51,8 +51,9 @@ mod snappy;
 
 pub use content_type::{parse_content_type, WriteProtocol};
 pub use decode::{
-    decode_write_request, decompress_body, DecodedWrite, LabelRef, Limits, MetadataRef,
-    NameValidation, RejectedSeries, SeriesView,
+    decode_write_request, decode_write_request_with, decompress_body, decompress_body_into,
+    DecodeBuffers, DecodedWrite, LabelRef, Limits, MetadataRef, NameValidation, RejectedSeries,
+    SeriesView,
 };
 pub use encode::{encode_v1, encode_v2, SymbolTable};
 pub use error::{ContentTypeError, DecodeError, FrameError, SeriesError, SnappyError, WireError};
@@ -60,4 +61,4 @@ pub use read::{
     decode_chunked_frames, decode_read_request, decode_read_response, encode_read_request,
     encode_read_response, write_chunked_frame, CHUNKED_CONTENT_TYPE,
 };
-pub use snappy::{compress, decompress, DEFAULT_MAX_DECOMPRESSED_BYTES};
+pub use snappy::{compress, decompress, decompress_into, DEFAULT_MAX_DECOMPRESSED_BYTES};

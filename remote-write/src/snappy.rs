@@ -11,24 +11,39 @@ pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 32 << 20;
 
 /// Decompresses a snappy block whose header claims at most `max_bytes` bytes.
 pub fn decompress(block: &[u8], max_bytes: usize) -> Result<Vec<u8>, SnappyError> {
+    let mut out = Vec::new();
+    decompress_into(block, max_bytes, &mut out)?;
+    Ok(out)
+}
+
+/// [`decompress`] into `out` (replacing its contents), reusing its allocation.
+pub fn decompress_into(
+    block: &[u8],
+    max_bytes: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), SnappyError> {
     if block.is_empty() {
         return Err(SnappyError::Empty);
     }
     // Read the header ourselves: snap refuses claims over 4 GiB with a generic
     // error, and the sender deserves to hear the size and the cap either way.
     let mut header = block;
-    let claimed_bytes =
-        prost::encoding::decode_varint(&mut header).map_err(|_| SnappyError::Corrupt(snap::Error::Header))?;
+    let claimed_bytes = prost::encoding::decode_varint(&mut header)
+        .map_err(|_| SnappyError::Corrupt(snap::Error::Header))?;
     let claimed = usize::try_from(claimed_bytes)
         .ok()
         .filter(|&c| c <= max_bytes)
-        .ok_or(SnappyError::TooLarge { claimed_bytes, max_bytes })?;
-    let mut out = vec![0u8; claimed];
+        .ok_or(SnappyError::TooLarge {
+            claimed_bytes,
+            max_bytes,
+        })?;
+    out.clear();
+    out.resize(claimed, 0);
     let written = snap::raw::Decoder::new()
-        .decompress(block, &mut out)
+        .decompress(block, out)
         .map_err(SnappyError::Corrupt)?;
     out.truncate(written);
-    Ok(out)
+    Ok(())
 }
 
 /// Compresses `data` into one snappy block.

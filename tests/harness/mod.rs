@@ -278,3 +278,69 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
         rest = rest.get(size + 2..)?;
     }
 }
+
+/// Series → samples `(t ms, value bits)`, keyed by the Prometheus text form of
+/// the labels, as remote-read returns them: bit-exact, stale markers included.
+pub type SeriesSamples = std::collections::BTreeMap<String, Vec<(i64, u64)>>;
+
+/// Reads every series matching `matchers` (`(op, name, value)`) over
+/// `[start_ms, end_ms]` through remote-read `SAMPLES` from any Prometheus-compatible
+/// server at `addr`.
+pub fn remote_read(
+    addr: &str,
+    matchers: &[(promlite_remote_write::proto::read::MatcherType, &str, &str)],
+    start_ms: i64,
+    end_ms: i64,
+) -> SeriesSamples {
+    use promlite_remote_write::proto::read::{LabelMatcher, Query, ReadRequest};
+    let request = ReadRequest {
+        queries: vec![Query {
+            start_timestamp_ms: start_ms,
+            end_timestamp_ms: end_ms,
+            matchers: matchers
+                .iter()
+                .map(|&(op, name, value)| LabelMatcher {
+                    r#type: op as i32,
+                    name: name.into(),
+                    value: value.into(),
+                })
+                .collect(),
+            hints: None,
+        }],
+        accepted_response_types: vec![],
+    };
+    let body = promlite_remote_write::encode_read_request(&request);
+    let headers = [
+        ("Content-Type", "application/x-protobuf"),
+        ("Content-Encoding", "snappy"),
+        ("X-Prometheus-Remote-Read-Version", "0.1.0"),
+    ];
+    let reply = post(addr, "/api/v1/read", &headers, &body).unwrap();
+    assert_eq!(
+        reply.status,
+        200,
+        "remote-read from {addr}: {}",
+        reply.text()
+    );
+    let response = promlite_remote_write::decode_read_response(&reply.body, 1 << 30).unwrap();
+    let mut out = SeriesSamples::new();
+    for result in &response.results {
+        for ts in &result.timeseries {
+            let mut labels: Vec<(&str, &str)> = ts
+                .labels
+                .iter()
+                .map(|l| (l.name.as_str(), l.value.as_str()))
+                .collect();
+            labels.sort_unstable();
+            let key = labels
+                .iter()
+                .map(|(n, v)| format!("{n}={v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.entry(format!("{{{key}}}"))
+                .or_default()
+                .extend(ts.samples.iter().map(|s| (s.timestamp, s.value.to_bits())));
+        }
+    }
+    out
+}

@@ -111,6 +111,31 @@ pub struct DecodedWrite<'a> {
     metadata: Vec<MetadataRef<'a>>,
     histograms: usize,
     exemplars: usize,
+    /// 2.0 scratch: the symbols table and one series' label refs.
+    symbols: Vec<&'a str>,
+    refs: Vec<u32>,
+}
+
+/// The allocations of a [`DecodedWrite`], kept between requests so the steady
+/// state decodes without allocating: get them back with
+/// [`DecodedWrite::into_buffers`] and pass them to [`decode_write_request_with`].
+#[derive(Debug, Default)]
+pub struct DecodeBuffers {
+    spans: Vec<SeriesSpan>,
+    labels: Vec<LabelRef<'static>>,
+    samples: Vec<Sample>,
+    metadata: Vec<MetadataRef<'static>>,
+    symbols: Vec<&'static str>,
+    refs: Vec<u32>,
+}
+
+/// Empties `v` and hands its allocation to a vector of the same type with another
+/// lifetime. `into_iter().map().collect()` over a vector is collected in place by
+/// the standard library when the element layouts match (they do: only the lifetime
+/// differs), so the capacity survives; the closure never runs on an empty vector.
+fn recycle<T, U>(mut v: Vec<T>, never: fn(T) -> U) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(never).collect()
 }
 
 impl<'a> DecodedWrite<'a> {
@@ -152,14 +177,45 @@ impl<'a> DecodedWrite<'a> {
         self.exemplars
     }
 
-    fn with_capacity_for(bytes: usize) -> Self {
-        // A typical 1.0 series with ten labels and one sample is ~250 bytes: reserve
-        // for that shape so a request grows its vectors a few times at most.
-        DecodedWrite {
-            spans: Vec::with_capacity(bytes / 256),
-            labels: Vec::with_capacity(bytes / 24),
-            samples: Vec::with_capacity(bytes / 256),
+    /// An empty result reusing `buffers`, with room for a request of `bytes` bytes.
+    fn from_buffers(buffers: DecodeBuffers, bytes: usize) -> Self {
+        let mut out = DecodedWrite {
+            spans: buffers.spans,
+            labels: recycle(buffers.labels, |l| l),
+            samples: buffers.samples,
+            metadata: recycle(buffers.metadata, |m| m),
+            symbols: recycle(buffers.symbols, |s| s),
+            refs: buffers.refs,
             ..DecodedWrite::default()
+        };
+        out.spans.clear();
+        out.samples.clear();
+        out.refs.clear();
+        // A typical 1.0 series with ten labels and one sample is ~250 bytes: reserve
+        // for that shape so a fresh buffer grows a few times at most.
+        out.spans.reserve(bytes / 256);
+        out.labels.reserve(bytes / 24);
+        out.samples.reserve(bytes / 256);
+        out
+    }
+
+    /// Gives back the allocations for the next request.
+    pub fn into_buffers(self) -> DecodeBuffers {
+        DecodeBuffers {
+            spans: self.spans,
+            labels: recycle(self.labels, |_| LabelRef {
+                name: "",
+                value: "",
+            }),
+            samples: self.samples,
+            metadata: recycle(self.metadata, |_| MetadataRef {
+                metric_family_name: "",
+                metric_type: MetricType::Unknown,
+                help: "",
+                unit: "",
+            }),
+            symbols: recycle(self.symbols, |_| ""),
+            refs: self.refs,
         }
     }
 
@@ -221,9 +277,20 @@ pub fn decode_write_request<'a>(
     bytes: &'a [u8],
     limits: &Limits,
 ) -> Result<DecodedWrite<'a>, DecodeError> {
+    decode_write_request_with(protocol, bytes, limits, DecodeBuffers::default())
+}
+
+/// [`decode_write_request`] reusing the allocations of an earlier request.
+pub fn decode_write_request_with<'a>(
+    protocol: WriteProtocol,
+    bytes: &'a [u8],
+    limits: &Limits,
+    buffers: DecodeBuffers,
+) -> Result<DecodedWrite<'a>, DecodeError> {
+    let out = DecodedWrite::from_buffers(buffers, bytes.len());
     let result = match protocol {
-        WriteProtocol::V1 => v1::decode(bytes, limits),
-        WriteProtocol::V2 => v2::decode(bytes, limits),
+        WriteProtocol::V1 => v1::decode(bytes, limits, out),
+        WriteProtocol::V2 => v2::decode(bytes, limits, out),
     };
     result.map_err(|source| DecodeError::Protobuf {
         message: protocol.proto_name(),
@@ -240,4 +307,39 @@ pub fn decompress_body(body: &[u8], limits: &Limits) -> Result<Vec<u8>, DecodeEr
         body,
         limits.max_decompressed_bytes,
     )?)
+}
+
+/// [`decompress_body`] into a buffer the caller reuses between requests.
+pub fn decompress_body_into(
+    body: &[u8],
+    limits: &Limits,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    Ok(crate::snappy::decompress_into(
+        body,
+        limits.max_decompressed_bytes,
+        out,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_keep_their_capacity() {
+        let mut buffers = DecodeBuffers::default();
+        buffers.labels.reserve(1000);
+        let before = buffers.labels.capacity();
+        let bytes = vec![0u8; 0];
+        let decoded =
+            decode_write_request_with(WriteProtocol::V1, &bytes, &Limits::default(), buffers)
+                .unwrap();
+        let again = decoded.into_buffers();
+        assert!(
+            again.labels.capacity() >= before,
+            "{} < {before}",
+            again.labels.capacity()
+        );
+    }
 }

@@ -5,8 +5,11 @@ use super::{DecodedWrite, LabelRef, Limits, MetadataRef};
 use crate::error::WireError;
 use crate::proto::{MetricType, Sample};
 
-pub(super) fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<DecodedWrite<'a>, WireError> {
-    let mut out = DecodedWrite::with_capacity_for(bytes.len());
+pub(super) fn decode<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+    mut out: DecodedWrite<'a>,
+) -> Result<DecodedWrite<'a>, WireError> {
     let mut r = Reader::new(bytes);
     while let Some((field, wire_type)) = r.key()? {
         match field {

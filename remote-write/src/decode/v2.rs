@@ -11,10 +11,15 @@ use super::{DecodedWrite, LabelRef, Limits, MetadataRef};
 use crate::error::{SeriesError, WireError};
 use crate::proto::MetricType;
 
-pub(super) fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<DecodedWrite<'a>, WireError> {
-    let symbols = collect_symbols(bytes)?;
-    let mut out = DecodedWrite::with_capacity_for(bytes.len());
-    let mut refs = Vec::new();
+pub(super) fn decode<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+    mut out: DecodedWrite<'a>,
+) -> Result<DecodedWrite<'a>, WireError> {
+    // Taken out of `out` while series borrow them; put back for reuse at the end.
+    let mut symbols = std::mem::take(&mut out.symbols);
+    let mut refs = std::mem::take(&mut out.refs);
+    collect_symbols(bytes, &mut symbols)?;
     let mut r = Reader::new(bytes);
     while let Some((field, wire_type)) = r.key()? {
         if field == 5 {
@@ -24,12 +29,14 @@ pub(super) fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<DecodedWrit
             r.skip(wire_type)?;
         }
     }
+    out.symbols = symbols;
+    out.refs = refs;
     Ok(out)
 }
 
 /// First pass: the symbols table (field 4), in order.
-fn collect_symbols(bytes: &[u8]) -> Result<Vec<&str>, WireError> {
-    let mut symbols = Vec::new();
+fn collect_symbols<'a>(bytes: &'a [u8], symbols: &mut Vec<&'a str>) -> Result<(), WireError> {
+    symbols.clear();
     let mut r = Reader::new(bytes);
     while let Some((field, wire_type)) = r.key()? {
         if field == 4 {
@@ -39,7 +46,7 @@ fn collect_symbols(bytes: &[u8]) -> Result<Vec<&str>, WireError> {
             r.skip(wire_type)?;
         }
     }
-    Ok(symbols)
+    Ok(())
 }
 
 /// The series' metadata before its references are resolved.

@@ -52,9 +52,8 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a base-128 varint of at most 10 bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn varint(&mut self) -> Result<u64, WireError> {
-        let offset = self.pos;
         // Common case first: field keys, small lengths and refs fit one byte.
         if let Some(&b) = self.buf.get(self.pos) {
             if b < 0x80 {
@@ -62,6 +61,14 @@ impl<'a> Reader<'a> {
                 return Ok(u64::from(b));
             }
         }
+        self.varint_slow()
+    }
+
+    /// The multi-byte case of [`Reader::varint`] (timestamps, long lengths), kept
+    /// out of line so the one-byte case inlines everywhere.
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64, WireError> {
+        let offset = self.pos;
         let mut value = 0u64;
         let mut shift = 0u32;
         loop {

@@ -1,0 +1,227 @@
+//! A real Prometheus 2.42 remote-writes to promlite and nothing is lost.
+//!
+//! Starts promlite, node_exporter and Prometheus (all on 127.0.0.1), with
+//! Prometheus scraping node_exporter and itself every second and remote-writing
+//! to promlite. After ~20 scrapes node_exporter is stopped, so Prometheus writes
+//! stale markers for every node series; then Prometheus is stopped gracefully,
+//! which flushes its remote-write queue. Every series Prometheus stored up to the
+//! stale markers must be in promlite with bit-identical samples, stale markers
+//! included. Both sides are read through remote-read, so the comparison is
+//! raw samples, not PromQL.
+//!
+//! Needs Debian's `prometheus` and `prometheus-node-exporter` (`.ci/run` installs
+//! them); skips with a message when they are absent.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
+
+mod harness;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use harness::{
+    free_port, get, remote_read, wait_for, ProcessGuard, Promlite, SeriesSamples, STARTUP_LIMIT,
+};
+use promlite_remote_write::proto::read::MatcherType;
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
+/// Scrapes of node_exporter to wait for (one per second).
+const SCRAPES: u64 = 20;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn prometheus_config(node: &str, prometheus: &str, promlite: &str) -> String {
+    format!(
+        r#"global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ["{node}"]
+  - job_name: prometheus
+    static_configs:
+      - targets: ["{prometheus}"]
+remote_write:
+  - url: http://{promlite}/api/v1/write
+    queue_config:
+      batch_send_deadline: 100ms
+      max_samples_per_send: 2000
+      min_backoff: 10ms
+      max_backoff: 100ms
+    metadata_config:
+      send_interval: 1s
+"#
+    )
+}
+
+/// One number from an instant query against Prometheus's HTTP API.
+fn query_scalar(addr: &str, query_urlencoded: &str) -> Option<f64> {
+    let reply = get(addr, &format!("/api/v1/query?query={query_urlencoded}")).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    json["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+fn all_series() -> [(MatcherType, &'static str, &'static str); 1] {
+    [(MatcherType::Re, "__name__", ".+")]
+}
+
+#[test]
+fn prometheus_remote_write_keeps_every_sample() {
+    for binary in [PROMETHEUS, NODE_EXPORTER] {
+        if !Path::new(binary).exists() {
+            eprintln!("skipping prometheus_e2e: {binary} is not installed (apt-get install prometheus prometheus-node-exporter)");
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let promlite = Promlite::start(&dir.path().join("promlite"), &[]);
+
+    let node_addr = format!("127.0.0.1:{}", free_port());
+    let mut node = ProcessGuard::spawn(
+        "node_exporter",
+        Command::new(NODE_EXPORTER).arg(format!("--web.listen-address={node_addr}")),
+    );
+    let up = wait_for(STARTUP_LIMIT, || {
+        (get(&node_addr, "/metrics").ok()?.status == 200).then_some(())
+    });
+    assert!(
+        up.is_some(),
+        "node_exporter did not start:\n{}",
+        node.stderr()
+    );
+
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        prometheus_config(&node_addr, &prom_addr, &promlite.addr),
+    )
+    .unwrap();
+    let mut prometheus = ProcessGuard::spawn(
+        "prometheus",
+        Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prometheus").display()
+            ))
+            .arg(format!("--web.listen-address={prom_addr}")),
+    );
+    let ready = wait_for(STARTUP_LIMIT, || {
+        (get(&prom_addr, "/-/ready").ok()?.status == 200).then_some(())
+    });
+    assert!(
+        ready.is_some(),
+        "prometheus did not start:\n{}",
+        prometheus.stderr()
+    );
+
+    // ~20 s of one-second scrapes, counted by Prometheus itself.
+    let scraped = wait_for(Duration::from_secs(300), || {
+        let n = query_scalar(
+            &prom_addr,
+            "count_over_time(up%7Bjob%3D%22node%22%7D%5B5m%5D)",
+        )?;
+        (n >= SCRAPES as f64).then_some(n)
+    });
+    assert!(
+        scraped.is_some(),
+        "prometheus did not scrape node_exporter {SCRAPES} times:\n{}",
+        prometheus.stderr()
+    );
+
+    // Stop the node scrapes: the next failed scrape writes a stale marker for
+    // every node series. Wait until Prometheus has them.
+    node.kill();
+    let stale_at = wait_for(Duration::from_secs(120), || {
+        let node_series = remote_read(
+            &prom_addr,
+            &[(MatcherType::Eq, "job", "node")],
+            0,
+            now_ms() + 60_000,
+        );
+        let load = node_series
+            .iter()
+            .find(|(k, _)| k.contains("__name__=\"node_load1\""))?;
+        let &(t, bits) = load.1.last()?;
+        (bits == STALE_NAN).then_some(t)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no stale marker for node_load1 in prometheus:\n{}",
+            prometheus.stderr()
+        )
+    });
+    // Scrapes are appended shortly after their timestamp: let those up to
+    // `stale_at` land before reading Prometheus's side.
+    wait_for(Duration::from_secs(30), || {
+        (now_ms() > stale_at + 3_000).then_some(())
+    });
+    let expected = remote_read(&prom_addr, &all_series(), 0, stale_at);
+
+    // A graceful stop flushes the remote-write queue.
+    prometheus.signal("TERM");
+    let status = prometheus.wait_exit();
+    assert!(
+        status.success(),
+        "prometheus exit {status:?}:\n{}",
+        prometheus.stderr()
+    );
+
+    let samples: usize = expected.values().map(Vec::len).sum();
+    let stale: usize = expected
+        .values()
+        .flatten()
+        .filter(|s| s.1 == STALE_NAN)
+        .count();
+    assert!(
+        expected.len() > 100 && samples > 2_000 && stale > 50,
+        "too little data: {} series, {samples} samples, {stale} stale",
+        expected.len()
+    );
+
+    let mut got = SeriesSamples::new();
+    let matched = wait_for(Duration::from_secs(60), || {
+        got = remote_read(&promlite.addr, &all_series(), 0, stale_at);
+        (got == expected).then_some(())
+    });
+    if matched.is_none() {
+        let missing: Vec<&String> = expected
+            .keys()
+            .filter(|k| !got.contains_key(*k))
+            .take(10)
+            .collect();
+        let differing: Vec<(&String, usize, usize)> = expected
+            .iter()
+            .filter_map(|(k, v)| {
+                got.get(k)
+                    .filter(|g| *g != v)
+                    .map(|g| (k, v.len(), g.len()))
+            })
+            .take(10)
+            .collect();
+        panic!(
+            "promlite differs from prometheus: {} vs {} series; missing (first 10): {missing:?}; \
+             differing (series, prometheus samples, promlite samples): {differing:?}\npromlite log:\n{}",
+            expected.len(),
+            got.len(),
+            promlite.process.stderr()
+        );
+    }
+    eprintln!(
+        "prometheus_e2e: {} series, {samples} samples ({stale} stale markers) identical in prometheus and promlite",
+        expected.len()
+    );
+}
