@@ -5,6 +5,7 @@
 //! write side (remote-write, remote-read, admin, health, `/metrics`) takes
 //! `AppState`. Every route's duration is recorded by one metrics middleware.
 
+pub mod admin;
 pub mod api_error;
 pub mod ast_json;
 pub mod format;
@@ -119,7 +120,11 @@ pub fn app(state: AppState) -> Router {
         .merge(write_routes)
         .merge(health::routes())
         .route("/metrics", get(metrics::metrics))
+        .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
         .with_state(state.clone())
         .merge(read_state::routes().with_state(state.read.clone()))
-        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), crate::metrics::track_requests))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            crate::metrics::track_requests,
+        ))
 }

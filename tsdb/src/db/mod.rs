@@ -165,6 +165,11 @@ impl Worker {
 
     fn stop(self) {
         drop(self.stop);
+        // The maintenance thread may hold the last handle and so run this itself:
+        // it ends on its own once the tick returns, and cannot join itself.
+        if self.handle.thread().id() == std::thread::current().id() {
+            return;
+        }
         if self.handle.join().is_err() {
             tracing::error!("a background thread of the database panicked");
         }

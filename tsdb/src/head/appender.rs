@@ -39,8 +39,17 @@ pub struct Appender {
     head: Arc<Head>,
     wal: Arc<WalWriter>,
     fsync: FsyncPolicy,
+    buf: Scratch,
+}
+
+/// An appender's buffers, recycled through the head's pool so a batch does
+/// not regrow (and rehash) them from empty: with 10k series per batch that
+/// regrowth cost more than the appends.
+#[derive(Default)]
+pub(crate) struct Scratch {
     /// Distinct series of the batch; `pending` indexes into it.
     tracked: Vec<Tracked>,
+    /// Series ref → index into `tracked`.
     index: IntMap<u32, u32>,
     /// (index into `tracked`, t, v), in append order.
     pending: Vec<(u32, i64, f64)>,
@@ -48,17 +57,32 @@ pub struct Appender {
     frames: Vec<u8>,
 }
 
+impl Scratch {
+    /// Empties the buffers, keeping their capacity; false if they grew too
+    /// large to be worth keeping in the pool.
+    pub(crate) fn reset(&mut self) -> bool {
+        self.tracked.clear();
+        self.index.clear();
+        self.pending.clear();
+        self.samples.clear();
+        self.frames.clear();
+        self.pending.capacity() <= MAX_POOLED_SAMPLES
+    }
+}
+
+/// Buffers of batches with more samples than this are freed, not pooled:
+/// remote-write batches hold a few thousand samples, and keeping a rare huge
+/// batch's buffers would cost ~100 bytes per sample of it for good.
+const MAX_POOLED_SAMPLES: usize = 32 * 1024;
+
 impl Appender {
     pub(crate) fn new(head: Arc<Head>, wal: Arc<WalWriter>, fsync: FsyncPolicy) -> Self {
+        let buf = head.take_scratch();
         Appender {
             head,
             wal,
             fsync,
-            tracked: Vec::new(),
-            index: IntMap::default(),
-            pending: Vec::new(),
-            samples: Vec::new(),
-            frames: Vec::new(),
+            buf,
         }
     }
 
@@ -80,7 +104,7 @@ impl Appender {
     /// remember refs. Fails with [`AppendError::UnknownSeriesRef`] if the head
     /// no longer has the series (it was truncated away); use `append` then.
     pub fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
-        let idx = match self.index.get(&r.get()) {
+        let idx = match self.buf.index.get(&r.get()) {
             Some(&idx) => idx,
             None => {
                 let series = self.head.get(r).ok_or(AppendError::UnknownSeriesRef(r))?;
@@ -91,7 +115,8 @@ impl Appender {
     }
 
     fn series_ref(&self, idx: u32) -> SeriesRef {
-        self.tracked
+        self.buf
+            .tracked
             .get(idx as usize)
             .map_or(SeriesRef(0), |tr| tr.series.series_ref)
     }
@@ -99,7 +124,7 @@ impl Appender {
     /// Index of `series` in the batch, registering it (and pinning it against
     /// garbage collection) on first use. `None` if it was just garbage collected.
     fn track(&mut self, series: Arc<MemSeries>) -> Option<u32> {
-        if let Some(&idx) = self.index.get(&series.series_ref.get()) {
+        if let Some(&idx) = self.buf.index.get(&series.series_ref.get()) {
             return Some(idx);
         }
         // Handshake with `Head::truncate_before`: announce, then check the flag.
@@ -108,9 +133,9 @@ impl Appender {
             series.pending_appenders.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
-        let idx = u32::try_from(self.tracked.len()).unwrap_or(u32::MAX);
-        self.index.insert(series.series_ref.get(), idx);
-        self.tracked.push(Tracked {
+        let idx = u32::try_from(self.buf.tracked.len()).unwrap_or(u32::MAX);
+        self.buf.index.insert(series.series_ref.get(), idx);
+        self.buf.tracked.push(Tracked {
             series,
             last_t: i64::MIN,
             last_v: 0,
@@ -121,7 +146,7 @@ impl Appender {
     /// Validates and buffers one sample for tracked series `idx`.
     fn add(&mut self, idx: u32, t: i64, v: f64) -> Result<(), AppendError> {
         let bounds = self.head.bounds();
-        let Some(tr) = self.tracked.get_mut(idx as usize) else {
+        let Some(tr) = self.buf.tracked.get_mut(idx as usize) else {
             return Err(AppendError::UnknownSeriesRef(SeriesRef(0)));
         };
         if t < bounds.lower {
@@ -136,7 +161,7 @@ impl Appender {
         if t > newest && t >= bounds.in_order_min {
             tr.last_t = t;
             tr.last_v = v.to_bits();
-            self.pending.push((idx, t, v));
+            self.buf.pending.push((idx, t, v));
             return Ok(());
         }
         if t == newest {
@@ -177,25 +202,25 @@ impl Appender {
                 })
             }
         }
-        self.pending.push((idx, t, v));
+        self.buf.pending.push((idx, t, v));
         Ok(())
     }
 
     /// Number of samples buffered.
     pub fn len(&self) -> usize {
-        self.pending.len()
+        self.buf.pending.len()
     }
 
     /// True if no sample is buffered.
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+        self.buf.pending.is_empty()
     }
 
     /// Makes the batch durable (WAL, fsynced per the policy) and then visible
     /// to queries. On error nothing was applied to the head; whether the WAL
     /// holds the batch is unknown (it is poisoned after a failed write or fsync).
     pub fn commit(mut self) -> Result<(), Error> {
-        if self.pending.is_empty() {
+        if self.buf.pending.is_empty() {
             return Ok(());
         }
         if self.head.is_closed() {
@@ -213,16 +238,17 @@ impl Appender {
 
     /// Step 1 and 2 of commit: the WAL.
     fn log(&mut self) -> Result<(), Error> {
-        self.samples.clear();
-        self.samples
-            .extend(self.pending.iter().filter_map(|&(idx, t, v)| {
-                let series = self.tracked.get(idx as usize)?.series.series_ref;
+        self.buf.samples.clear();
+        self.buf
+            .samples
+            .extend(self.buf.pending.iter().filter_map(|&(idx, t, v)| {
+                let series = self.buf.tracked.get(idx as usize)?.series.series_ref;
                 Some(RefSample { series, t, v })
             }));
-        self.frames.clear();
-        encode_samples_frames(&mut self.frames, &self.samples);
-        let tracked = &self.tracked;
-        let samples = &self.frames;
+        self.buf.frames.clear();
+        encode_samples_frames(&mut self.buf.frames, &self.buf.samples);
+        let tracked = &self.buf.tracked;
+        let samples = &self.buf.frames;
         let pos = self.wal.log_with(|buf| {
             // Under the WAL lock: the first commit to use a series logs it.
             let new = tracked
@@ -247,12 +273,12 @@ impl Appender {
         let mut in_head_min = i64::MAX;
         let mut in_head_max = i64::MIN;
         let mut i = 0;
-        while let Some(&(idx, _, _)) = self.pending.get(i) {
-            let Some(tr) = self.tracked.get(idx as usize) else {
+        while let Some(&(idx, _, _)) = self.buf.pending.get(i) {
+            let Some(tr) = self.buf.tracked.get(idx as usize) else {
                 break;
             };
             let mut data = tr.series.data.lock();
-            while let Some(&(j, t, v)) = self.pending.get(i) {
+            while let Some(&(j, t, v)) = self.buf.pending.get(i) {
                 if j != idx {
                     break;
                 }
@@ -282,8 +308,9 @@ impl Appender {
 
 impl Drop for Appender {
     fn drop(&mut self) {
-        for tr in &self.tracked {
+        for tr in &self.buf.tracked {
             tr.series.pending_appenders.fetch_sub(1, Ordering::SeqCst);
         }
+        self.head.return_scratch(std::mem::take(&mut self.buf));
     }
 }

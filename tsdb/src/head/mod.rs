@@ -18,9 +18,11 @@ mod symbols;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use roaring::RoaringBitmap;
 
 pub use appender::Appender;
+use appender::Scratch;
 pub(crate) use series::{ChunkSnap, SnapBytes};
 
 use crate::block::ChunkData;
@@ -140,7 +142,12 @@ pub(crate) struct Head {
     closed: AtomicBool,
     /// Samples valid at `append` that a concurrent commit made invalid at `commit`.
     dropped_at_commit: AtomicU64,
+    /// Recycled appender buffers.
+    scratch_pool: Mutex<Vec<Scratch>>,
 }
+
+/// Appender buffers kept for reuse: about one per concurrently committing thread.
+const SCRATCH_POOL_SIZE: usize = 16;
 
 impl Head {
     pub(crate) fn new(opts: HeadOptions, chunks: Option<ChunkStore>) -> Self {
@@ -156,6 +163,7 @@ impl Head {
             opts,
             closed: AtomicBool::new(false),
             dropped_at_commit: AtomicU64::new(0),
+            scratch_pool: Mutex::new(Vec::new()),
         }
     }
 
@@ -165,6 +173,21 @@ impl Head {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Buffers for a new appender, recycled if the pool has some.
+    pub(crate) fn take_scratch(&self) -> Scratch {
+        self.scratch_pool.lock().pop().unwrap_or_default()
+    }
+
+    /// Returns an appender's buffers to the pool.
+    pub(crate) fn return_scratch(&self, mut scratch: Scratch) {
+        if scratch.reset() {
+            let mut pool = self.scratch_pool.lock();
+            if pool.len() < SCRATCH_POOL_SIZE {
+                pool.push(scratch);
+            }
+        }
     }
 
     /// Interns a string in the head's symbol table.

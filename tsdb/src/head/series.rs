@@ -224,6 +224,9 @@ impl SeriesData {
             }
             None => FullData::Heap(Arc::from(o.chunk.into_bytes())),
         };
+        // Grow by one: a series holds a handful of full chunks, and the default
+        // growth (to 4 at once) cost ~120 bytes per series at 100k series.
+        self.full.reserve_exact(1);
         self.full.push(FullChunk { min_t, max_t, data });
     }
 
