@@ -208,3 +208,39 @@ async fn queries_are_counted_in_the_server_metrics() {
     assert_eq!(count("instant"), Some(2.0), "{text}");
     assert_eq!(count("labels"), Some(1.0), "{text}");
 }
+
+#[tokio::test]
+async fn g1_every_read_endpoint_answers_get_and_post() {
+    let api = TestApi::with_series(&[SeriesSpec {
+        labels: &[("__name__", "up"), ("job", "a")],
+        samples: vec![(1_000, 1.0)],
+    }]);
+    let endpoints = [
+        ("/api/v1/query", "query=up&time=1"),
+        ("/api/v1/query_range", "query=up&start=0&end=60&step=15"),
+        ("/api/v1/query_exemplars", "query=up&start=0&end=60"),
+        ("/api/v1/format_query", "query=up"),
+        ("/api/v1/parse_query", "query=up"),
+        ("/api/v1/labels", ""),
+        ("/api/v1/label/job/values", ""),
+        ("/api/v1/series", "match[]=up"),
+        ("/api/v1/metadata", ""),
+        ("/api/v1/status/buildinfo", ""),
+        ("/api/v1/status/runtimeinfo", ""),
+        ("/api/v1/status/flags", ""),
+        ("/api/v1/status/config", ""),
+        ("/api/v1/status/tsdb", ""),
+        ("/api/v1/rules", ""),
+        ("/api/v1/alerts", ""),
+        ("/api/v1/targets", ""),
+    ];
+    for (path, params) in endpoints {
+        let get = api.get(&format!("{path}?{params}")).await;
+        let post = api.post_form(path, params).await;
+        for (method, r) in [("GET", &get), ("POST", &post)] {
+            assert_eq!(r.status, StatusCode::OK, "{method} {path}: {}", r.body);
+            assert_eq!(r.content_type, "application/json", "{method} {path}");
+            assert_eq!(r.json()["status"], "success", "{method} {path}");
+        }
+    }
+}
