@@ -108,10 +108,23 @@ pub struct Workload {
 impl Workload {
     /// Generates the data set and encodes it into `shards` queues of request bodies.
     pub fn build(args: &WorkloadArgs, shards: usize) -> anyhow::Result<Workload> {
+        let data = dataset::kubernetes_like(args.series, args.duration, args.interval, args.seed);
+        Workload::from_series(&data, args, shards)
+    }
+
+    /// Encodes given series (instead of generating them) into `shards` queues, batched
+    /// and encoded as `args` says; `args.series`, `duration` and `seed` are not used.
+    /// Series are sent sample index by sample index, so a receiver that rejects samples
+    /// far behind its newest one (Prometheus: half a block range) needs series whose
+    /// k-th samples lie close together in time.
+    pub fn from_series(
+        data: &[Series],
+        args: &WorkloadArgs,
+        shards: usize,
+    ) -> anyhow::Result<Workload> {
         if args.batch_size == 0 || shards == 0 {
             bail!("--batch-size and --concurrency must be positive");
         }
-        let data = dataset::kubernetes_like(args.series, args.duration, args.interval, args.seed);
         let mut occupied = vec![false; usize::try_from(args.interval)?];
         let (mut start, mut end) = (i64::MAX, i64::MIN);
         for t in data
@@ -246,7 +259,6 @@ fn encode_v2_body(slices: &[(&Series, &[(i64, f64)])]) -> Vec<u8> {
                 .map(|&(t, v)| proto::Sample {
                     value: v,
                     timestamp: t,
-                    ..Default::default()
                 })
                 .collect(),
             ..Default::default()
@@ -255,7 +267,6 @@ fn encode_v2_body(slices: &[(&Series, &[(i64, f64)])]) -> Vec<u8> {
     encode_v2(&v2::Request {
         symbols: symbols.into_symbols(),
         timeseries,
-        ..Default::default()
     })
 }
 
@@ -434,6 +445,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    type LabelPairs = Vec<(String, String)>;
+
     fn args(protocol: Protocol) -> WorkloadArgs {
         WorkloadArgs {
             series: 30,
@@ -458,7 +471,7 @@ mod tests {
             let mut decoded = 0u64;
             for body in w.shards.iter().flatten() {
                 let raw = promlite_remote_write::decompress(&body.bytes, usize::MAX).unwrap();
-                let series: Vec<(Vec<(String, String)>, Vec<i64>)> = match protocol {
+                let series: Vec<(LabelPairs, Vec<i64>)> = match protocol {
                     Protocol::V1 => {
                         let req: v1::WriteRequest = prost::Message::decode(&raw[..]).unwrap();
                         req.timeseries
