@@ -104,13 +104,15 @@ const KEYWORDS: [&str; 11] = [
     "offset",
 ];
 
+/// A pending change: insert text at a byte position, and delete a byte range.
+type Edit = (usize, String, Option<(usize, usize)>);
+
 /// Rewrites `anchored`/`smoothed` modifiers into reserved matchers; returns the
 /// query unchanged when it has none.
 pub fn rewrite(query: &str) -> String {
     let toks = tokenize(query);
     let text = |t: &Tok| query.get(t.start..t.end).unwrap_or("");
-    // (byte position, text to insert, byte range to delete)
-    let mut edits: Vec<(usize, String, Option<(usize, usize)>)> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
     for (k, t) in toks.iter().enumerate() {
         let word = text(t);
         if t.kind != Kind::Ident
@@ -162,7 +164,7 @@ pub fn rewrite(query: &str) -> String {
             ops.push((s, e, String::new()));
         }
     }
-    ops.sort_by(|a, b| b.0.cmp(&a.0));
+    ops.sort_by_key(|op| std::cmp::Reverse(op.0));
     let mut out = query.to_string();
     for (s, e, ins) in ops {
         if out.is_char_boundary(s) && out.is_char_boundary(e) && s <= e && e <= out.len() {

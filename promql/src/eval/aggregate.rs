@@ -49,16 +49,8 @@ impl Acc {
         match op {
             token::T_SUM => (self.value, self.comp) = kahan_inc(f, self.value, self.comp),
             token::T_AVG => self.add_avg(f),
-            token::T_MIN => {
-                if self.value > f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
-            token::T_MAX => {
-                if self.value < f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
+            token::T_MIN if self.value > f || self.value.is_nan() => self.value = f,
+            token::T_MAX if self.value < f || self.value.is_nan() => self.value = f,
             token::T_COUNT => self.value = self.count,
             token::T_STDDEV | token::T_STDVAR if !f.is_finite() => self.value = f64::NAN,
             token::T_STDDEV | token::T_STDVAR => {
@@ -167,7 +159,7 @@ impl Evaluator<'_> {
                     if k.is_nan() {
                         return Err(QueryError::execution("Parameter value is NaN"));
                     }
-                    if k >= 9.223_372_036_854_776e18 || k < -9.223_372_036_854_776e18 {
+                    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&k) {
                         return Err(QueryError::execution(format!(
                             "Scalar value {k} overflows int64"
                         )));

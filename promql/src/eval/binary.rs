@@ -411,7 +411,7 @@ fn set_or(mut lhs: Vec<StepSeries>, rhs: Vec<StepSeries>, m: &Matching<'_>) -> V
     for mut s in rhs {
         let ts = by_sig.get(&m.signature(&s.metric));
         s.points
-            .retain(|p| !ts.is_some_and(|ts| ts.binary_search(&p.t).is_ok()));
+            .retain(|p| ts.is_none_or(|ts| ts.binary_search(&p.t).is_err()));
         if !s.points.is_empty() {
             lhs.push(s);
         }

@@ -11,7 +11,7 @@ use promql_parser::parser::{Call, Expr};
 
 use super::annotations::{go_g, position_of};
 use super::range_fn::{Extreme, RangeApply};
-use super::selectors::{selector_matchers, Slider, Windows};
+use super::selectors::{selector_matchers, RangeVisitor, Slider};
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, parse_le, Bucket};
@@ -120,7 +120,7 @@ impl Evaluator<'_> {
         &mut self,
         arg: &Expr,
         grid: Grid,
-        f: &mut dyn FnMut(&Labels, bool, &[FPoint], &Windows) -> Result<(), QueryError>,
+        f: &mut RangeVisitor<'_>,
     ) -> Result<(), QueryError> {
         match arg {
             Expr::MatrixSelector(ms) => {

@@ -459,13 +459,11 @@ pub(crate) fn check_functions_enabled(expr: &Expr, experimental: bool) -> Result
             return;
         }
         match e {
-            Expr::Call(c) => {
-                if c.func.experimental {
-                    err = Some(QueryError::bad_data(format!(
-                        "parse error: function {:?} is not enabled",
-                        c.func.name
-                    )));
-                }
+            Expr::Call(c) if c.func.experimental => {
+                err = Some(QueryError::bad_data(format!(
+                    "parse error: function {:?} is not enabled",
+                    c.func.name
+                )));
             }
             Expr::Aggregate(a)
                 if a.op.id() == token::T_LIMITK || a.op.id() == token::T_LIMIT_RATIO =>

@@ -125,6 +125,15 @@ impl Slider {
     }
 }
 
+/// Called with each series of a matrix selector: labels, samples, window placement.
+pub(crate) type MatrixVisitor<'f> =
+    dyn FnMut(&Labels, &[FPoint], &Windows) -> Result<(), QueryError> + 'f;
+
+/// Called with each series of a range-vector argument: labels, whether its name
+/// is to be dropped, samples, window placement.
+pub(crate) type RangeVisitor<'f> =
+    dyn FnMut(&Labels, bool, &[FPoint], &Windows) -> Result<(), QueryError> + 'f;
+
 /// Reads one series' samples into `buf` (cleared first) and drops stale
 /// markers, which never belong to a range; returns how many samples were read.
 pub(crate) fn read_range_samples(
@@ -341,7 +350,7 @@ impl<'a> Evaluator<'a> {
         &mut self,
         ms: &MatrixSelector,
         grid: Grid,
-        f: &mut dyn FnMut(&Labels, &[FPoint], &Windows) -> Result<(), QueryError>,
+        f: &mut MatrixVisitor<'_>,
     ) -> Result<(), QueryError> {
         let (selected, win) = self.select_matrix(ms, grid)?;
         let mut buf = std::mem::take(&mut self.buf);
