@@ -21,6 +21,9 @@ use super::read_state::{now_ms, ReadState};
 /// Prometheus's cap on points per series of a range query (`queryRange`).
 const MAX_POINTS_PER_SERIES: i64 = 11_000;
 
+/// Most warnings (and, separately, infos) returned per query.
+const MAX_ANNOTATIONS: usize = 10;
+
 /// The warning Prometheus adds when `limit` cut a result.
 pub const TRUNCATED_WARNING: &str = "results truncated due to limit";
 
@@ -144,6 +147,8 @@ impl QueryRun {
                 result.warnings.push(TRUNCATED_WARNING.to_owned());
             }
         }
+        cap_annotations(&mut result.warnings, "warning");
+        cap_annotations(&mut result.infos, "info");
         let timings = self.with_stats.then(|| Timings {
             queue_secs: queue_time.as_secs_f64(),
             eval_secs: eval_time.as_secs_f64(),
@@ -159,6 +164,17 @@ struct CancelOnDrop(CancelToken);
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel();
+    }
+}
+
+/// Keeps the first [`MAX_ANNOTATIONS`] annotations of a kind and says how
+/// many were left out, as Prometheus does (`annotations.AsStrings`), so a
+/// query over thousands of series does not answer thousands of warnings.
+fn cap_annotations(list: &mut Vec<String>, kind: &str) {
+    if list.len() > MAX_ANNOTATIONS {
+        let omitted = list.len() - MAX_ANNOTATIONS;
+        list.truncate(MAX_ANNOTATIONS);
+        list.push(format!("{omitted} more {kind} annotations omitted"));
     }
 }
 
@@ -251,4 +267,33 @@ pub async fn parse_query(params: Params) -> Result<JsonBody, ApiError> {
         .map_err(|e| ApiError::from_query(e, "query"))?;
     let tree = super::ast_json::translate(&expr).to_string();
     Ok(format::success(|out| out.push_str(&tree), &[], &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_are_capped_with_a_count() {
+        let mut few: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+        cap_annotations(&mut few, "warning");
+        assert_eq!(few.len(), 10);
+        let mut many: Vec<String> = (0..13).map(|i| i.to_string()).collect();
+        cap_annotations(&mut many, "info");
+        assert_eq!(many.len(), 11);
+        assert_eq!(many.get(9).map(String::as_str), Some("9"));
+        assert_eq!(
+            many.last().map(String::as_str),
+            Some("3 more info annotations omitted")
+        );
+    }
+
+    #[test]
+    fn range_parameters_follow_prometheus() {
+        let p = |q: &str| range_params(&Params::from_parts(Some(q), None));
+        assert_eq!(p("start=0&end=60&step=15").ok(), Some((0, 60_000, 15_000)));
+        assert_eq!(p("start=0&end=60&step=0.5").ok(), Some((0, 60_000, 500)));
+        assert!(p("end=60&step=15").is_err(), "start is required");
+        assert!(p("start=0&end=60").is_err(), "step is required");
+    }
 }
