@@ -263,3 +263,128 @@ async fn codemirror_completion_posts_iso_times_with_charset() {
         r#"{"status":"success","data":["__name__","instance","job"]}"#
     );
 }
+
+/// Panels of the popular "Node Exporter Full" dashboard, with Grafana's
+/// variables still in them.
+const NODE_EXPORTER_PANELS: [&str; 8] = [
+    r#"100 - (avg by (instance) (rate(node_cpu_seconds_total{mode="idle",instance="$node",job="$job"}[$__rate_interval])) * 100)"#,
+    r#"count(count(node_cpu_seconds_total{instance="$node",job="$job"}) by (cpu))"#,
+    r#"node_memory_MemTotal_bytes{instance="$node",job="$job"} - node_memory_MemAvailable_bytes{instance="$node",job="$job"}"#,
+    r#"irate(node_network_receive_bytes_total{instance="$node",job="$job"}[$__rate_interval])*8"#,
+    r#"sum by (instance) (increase(node_cpu_seconds_total{instance="$node",job="$job"}[$__rate_interval]))"#,
+    r#"node_load1{instance="$node",job="$job"}"#,
+    r#"1 - (node_filesystem_avail_bytes{instance="$node",job="$job",mountpoint="/",fstype!="rootfs"} / node_filesystem_size_bytes{instance="$node",job="$job",mountpoint="/",fstype!="rootfs"})"#,
+    r#"max_over_time(node_load1{instance="$node",job="$job"}[$__interval]) > bool 0"#,
+];
+
+fn node_exporter_api() -> TestApi {
+    let node = |name| vec![("__name__", name), ("job", "node"), ("instance", "a:9100")];
+    let with = |mut base: Vec<(&'static str, &'static str)>,
+                extra: &[(&'static str, &'static str)]| {
+        base.extend_from_slice(extra);
+        base
+    };
+    let specs: Vec<(Vec<(&str, &str)>, f64)> = vec![
+        (
+            with(
+                node("node_cpu_seconds_total"),
+                &[("cpu", "0"), ("mode", "idle")],
+            ),
+            10.0,
+        ),
+        (
+            with(
+                node("node_cpu_seconds_total"),
+                &[("cpu", "0"), ("mode", "user")],
+            ),
+            5.0,
+        ),
+        (
+            with(
+                node("node_cpu_seconds_total"),
+                &[("cpu", "1"), ("mode", "idle")],
+            ),
+            12.0,
+        ),
+        (node("node_memory_MemTotal_bytes"), 0.0),
+        (node("node_memory_MemAvailable_bytes"), 0.0),
+        (
+            with(
+                node("node_network_receive_bytes_total"),
+                &[("device", "eth0")],
+            ),
+            1000.0,
+        ),
+        (node("node_load1"), 0.0),
+        (
+            with(
+                node("node_filesystem_avail_bytes"),
+                &[("mountpoint", "/"), ("fstype", "ext4")],
+            ),
+            0.0,
+        ),
+        (
+            with(
+                node("node_filesystem_size_bytes"),
+                &[("mountpoint", "/"), ("fstype", "ext4")],
+            ),
+            0.0,
+        ),
+    ];
+    let samples: Vec<Vec<(i64, f64)>> = specs
+        .iter()
+        .map(|(_, per)| {
+            (0..=240)
+                .map(|i| {
+                    // Counters grow; gauges (per == 0) hold a fixed positive level.
+                    let v = if *per > 0.0 {
+                        per * i as f64
+                    } else {
+                        4.0e9 - (i % 7) as f64 * 1e8
+                    };
+                    (T1 - 3_600_000 + i * SCRAPE, v)
+                })
+                .collect()
+        })
+        .collect();
+    let series: Vec<SeriesSpec<'_>> = specs
+        .iter()
+        .zip(&samples)
+        .map(|((labels, _), samples)| SeriesSpec {
+            labels,
+            samples: samples.clone(),
+        })
+        .collect();
+    TestApi::with_series(&series)
+}
+
+#[tokio::test]
+async fn node_exporter_dashboard_queries_with_grafana_intervals() {
+    let api = node_exporter_api();
+    let end_s = (T1 / 1000) / 60 * 60;
+    for rate_interval in ["1m0s", "1m15s", "15m15s"] {
+        for panel in NODE_EXPORTER_PANELS {
+            let query = panel
+                .replace("$node", "a:9100")
+                .replace("$job", "node")
+                .replace("$__rate_interval", rate_interval)
+                .replace("$__interval", "1m");
+            let range = format!(
+                "end={end_s}&query={}&start={}&step=60",
+                enc(&query),
+                end_s - 1800
+            );
+            let r = api.post_form("/api/v1/query_range", &range).await;
+            assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+            let series = r.json()["data"]["result"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or_default();
+            assert!(series > 0, "range {query}: empty result");
+            let instant = format!("query={}&time={end_s}", enc(&query));
+            let r = api.post_form("/api/v1/query", &instant).await;
+            assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+            assert_eq!(r.json()["data"]["resultType"], "vector", "{query}");
+        }
+    }
+}
