@@ -4,8 +4,11 @@
 //! block-sized runs (each series' whole span, as a cold block stores it).
 //!
 //! Every run is decoded and compared bit for bit with its input; a mismatch
-//! aborts the report. Speeds are single-threaded wall-clock figures, repeated
-//! until `--min-time-ms` has passed. Index bytes are an estimate from the
+//! aborts the report. Speeds are single-threaded, repeated until
+//! `--min-time-ms` has passed, and given twice: per wall-clock second and per
+//! second of CPU time of the measuring thread (from
+//! `/proc/thread-self/schedstat`, Linux), which is the per-core figure on a
+//! busy machine. Index bytes are an estimate from the
 //! Prometheus v2 index layout (symbols, series entries with chunk metas,
 //! postings), since they depend on labels and chunk counts, not on the codec.
 
@@ -87,6 +90,10 @@ pub struct Row {
     pub encode_samples_per_sec: f64,
     /// Decoding speed, samples per second (one thread).
     pub decode_samples_per_sec: f64,
+    /// Encoding speed, samples per second of the thread's CPU time (Linux only).
+    pub encode_samples_per_cpu_sec: Option<f64>,
+    /// Decoding speed, samples per second of the thread's CPU time (Linux only).
+    pub decode_samples_per_cpu_sec: Option<f64>,
 }
 
 /// Runs the subcommand.
@@ -245,8 +252,10 @@ fn measure_dataset(
             value_bytes_per_sample: m.size.values as f64 / samples.max(1) as f64,
             index_bytes_per_sample_est: index,
             ratio_to_gorilla: None,
-            encode_samples_per_sec: samples as f64 / m.encode_secs,
-            decode_samples_per_sec: samples as f64 / m.decode_secs,
+            encode_samples_per_sec: samples as f64 / m.encode.wall_secs,
+            decode_samples_per_sec: samples as f64 / m.decode.wall_secs,
+            encode_samples_per_cpu_sec: m.encode.cpu_secs.map(|s| samples as f64 / s),
+            decode_samples_per_cpu_sec: m.decode.cpu_secs.map(|s| samples as f64 / s),
         });
         bar.inc(1);
     }
@@ -263,8 +272,47 @@ fn measure_dataset(
 
 struct Measured {
     size: EncodedSize,
-    encode_secs: f64,
-    decode_secs: f64,
+    encode: Timing,
+    decode: Timing,
+}
+
+/// Seconds per pass: wall clock and CPU time of this thread.
+struct Timing {
+    wall_secs: f64,
+    cpu_secs: Option<f64>,
+}
+
+/// A started measurement of wall and thread CPU time.
+struct Clock {
+    wall: Instant,
+    cpu_ns: Option<u64>,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Clock {
+            wall: Instant::now(),
+            cpu_ns: thread_cpu_ns(),
+        }
+    }
+
+    fn per_pass(&self, passes: u32) -> Timing {
+        let n = f64::from(passes.max(1));
+        let cpu = match (self.cpu_ns, thread_cpu_ns()) {
+            (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1e9 / n),
+            _ => None,
+        };
+        Timing {
+            wall_secs: self.wall.elapsed().as_secs_f64() / n,
+            cpu_secs: cpu,
+        }
+    }
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux `schedstat`), if known.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 /// Encodes all runs (repeating to `min_time`), checks that they decode
@@ -278,8 +326,8 @@ fn measure_codec(
     let mut offsets = Vec::with_capacity(runs.len() + 1);
     let mut size = EncodedSize::default();
     let mut passes = 0u32;
-    let start = Instant::now();
-    while passes == 0 || start.elapsed() < min_time {
+    let clock = Clock::start();
+    while passes == 0 || clock.wall.elapsed() < min_time {
         buf.clear();
         offsets.clear();
         size = EncodedSize::default();
@@ -294,7 +342,7 @@ fn measure_codec(
         offsets.push(buf.len());
         passes += 1;
     }
-    let encode_secs = start.elapsed().as_secs_f64() / f64::from(passes);
+    let encode = clock.per_pass(passes);
 
     let (mut dts, mut dvs) = (Vec::new(), Vec::new());
     for (i, (ts, vs)) in runs.iter().enumerate() {
@@ -314,8 +362,8 @@ fn measure_codec(
         }
     }
     let mut passes = 0u32;
-    let start = Instant::now();
-    while passes == 0 || start.elapsed() < min_time {
+    let clock = Clock::start();
+    while passes == 0 || clock.wall.elapsed() < min_time {
         for i in 0..runs.len() {
             dts.clear();
             dvs.clear();
@@ -324,11 +372,11 @@ fn measure_codec(
         std::hint::black_box((&dts, &dvs));
         passes += 1;
     }
-    let decode_secs = start.elapsed().as_secs_f64() / f64::from(passes);
+    let decode = clock.per_pass(passes);
     Ok(Measured {
         size,
-        encode_secs,
-        decode_secs,
+        encode,
+        decode,
     })
 }
 
@@ -404,8 +452,17 @@ fn print_table(rows: &[Row]) {
         first.dataset, first.run, first.samples, first.index_bytes_per_sample_est
     );
     println!(
-        "{:<16} {:>10} {:>9} {:>9} {:>9} {:>10} {:>12} {:>12}",
-        "codec", "bytes", "B/sample", "ts B/s", "val B/s", "vs gorilla", "enc Msmp/s", "dec Msmp/s"
+        "{:<16} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "codec",
+        "bytes",
+        "B/sample",
+        "ts B/smp",
+        "val B/smp",
+        "vs gorilla",
+        "enc M/s",
+        "enc M/cpu",
+        "dec M/s",
+        "dec M/cpu"
     );
     for r in rows {
         println!(

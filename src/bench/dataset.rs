@@ -12,8 +12,11 @@
 use anyhow::{bail, Context};
 use std::path::Path;
 
+/// Label pairs sorted by name.
+pub type Labels = Vec<(String, String)>;
+
 /// One series: label pairs sorted by name, and `(t_ms, value)` samples.
-pub type Series = (Vec<(String, String)>, Vec<(i64, f64)>);
+pub type Series = (Labels, Vec<(i64, f64)>);
 
 /// Start of every synthetic series: 2023-11-14T22:13:20Z, in ms.
 pub const SYNTHETIC_START_MS: i64 = 1_700_000_000_000;
@@ -124,7 +127,7 @@ impl KubernetesLike {
             l
         };
 
-        let mut out: Vec<(Vec<(String, String)>, Vec<f64>)> = Vec::with_capacity(SERIES_PER_TARGET);
+        let mut out: Vec<(Labels, Vec<f64>)> = Vec::with_capacity(SERIES_PER_TARGET);
         out.push((with("up", &[]), vec![1.0; live]));
 
         // Go process collector: CPU in 10 ms ticks, RSS in pages, goroutines.

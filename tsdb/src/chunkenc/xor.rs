@@ -332,6 +332,12 @@ impl XorValues {
             }
             self.leading = leading as u8;
             self.trailing = (64 - leading - len) as u8;
+            if 13 + len <= PEEK_BITS {
+                // Header and bits are both in the peeked word.
+                br.skip(len)?;
+                self.bits ^= ((peek << 13) >> (64 - len)) << self.trailing;
+                return Ok(());
+            }
             sig = len;
         }
         let bits = br.read_bits(sig)?;
