@@ -1,6 +1,10 @@
 //! decode(encode(x)) == x for remote-write 1.0 and 2.0, through both the zero-copy
 //! ingest decoder and prost, with the float values the storage must keep bit-exact.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code: a panic is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
 
 use proptest::prelude::*;
 use prost::Message;
@@ -270,4 +274,47 @@ fn explicit_negative_zero_is_kept() {
     let s = decoded.series().next().unwrap();
     assert_eq!(s.samples[0].value.to_bits(), (-0.0f64).to_bits());
     assert_eq!(s.samples[0].timestamp, 7);
+}
+
+/// Decoding with buffers reused from earlier requests, alternating protocols and
+/// sizes, gives exactly what fresh buffers give.
+#[test]
+fn reused_buffers_decode_like_fresh_ones() {
+    use promlite_remote_write::{decode_write_request_with, DecodeBuffers};
+    let limits = Limits::default();
+    let mut buffers = DecodeBuffers::default();
+    for round in 0..6usize {
+        let batch: Vec<Series> = (0..(round * 7) % 20 + 1)
+            .map(|i| Series {
+                labels: vec![
+                    ("__name__".into(), format!("m{round}")),
+                    ("i".into(), i.to_string()),
+                ],
+                samples: (0..i % 3 + 1)
+                    .map(|k| (k as i64, (round + k) as f64))
+                    .collect(),
+            })
+            .collect();
+        let (protocol, body) = if round % 2 == 0 {
+            (WriteProtocol::V1, encode_v1(&to_v1(&batch)))
+        } else {
+            (WriteProtocol::V2, encode_v2(&to_v2(&batch)))
+        };
+        let raw = decompress_body(&body, &limits).unwrap();
+        let fresh = decode_write_request(protocol, &raw, &limits).unwrap();
+        let reused = decode_write_request_with(protocol, &raw, &limits, buffers).unwrap();
+        let view = |d: &promlite_remote_write::DecodedWrite<'_>| -> Vec<(Vec<(String, String)>, Vec<(i64, u64)>)> {
+            d.series()
+                .map(|s| {
+                    (
+                        s.labels.iter().map(|l| (l.name.to_owned(), l.value.to_owned())).collect(),
+                        s.samples.iter().map(|x| (x.timestamp, x.value.to_bits())).collect(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(view(&reused), view(&fresh));
+        assert_eq!(reused.metadata(), fresh.metadata());
+        buffers = reused.into_buffers();
+    }
 }

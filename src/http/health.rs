@@ -39,3 +39,34 @@ async fn not_ready() -> (StatusCode, &'static str) {
         "Service Unavailable: replaying the write-ahead log.\n",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn status(router: axum::Router, path: &str) -> StatusCode {
+        router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+            .status()
+    }
+
+    #[tokio::test]
+    async fn while_replaying_healthy_but_not_ready() {
+        assert_eq!(
+            status(super::starting_routes(), "/-/healthy").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            status(super::starting_routes(), "/-/ready").await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(super::starting_routes(), "/api/v1/query").await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}
