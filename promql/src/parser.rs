@@ -137,6 +137,38 @@ fn check_unit_durations(query: &str) -> Result<(), QueryError> {
                     )));
                 }
             }
+            // `@ <number>`: Prometheus (parser.setTimestamp, 2.x and 3.x) rejects a
+            // timestamp whose seconds do not fit an i64; the crate would saturate it
+            // into a far-future time and answer an empty result instead.
+            b'@' => {
+                i += 1;
+                while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                let start = i;
+                let mut end = i;
+                while let Some(&d) = b.get(end) {
+                    let sign_ok =
+                        end == start || matches!(b.get(end.wrapping_sub(1)), Some(b'e' | b'E'));
+                    if d.is_ascii_alphanumeric()
+                        || d == b'.'
+                        || (matches!(d, b'+' | b'-') && sign_ok)
+                    {
+                        end += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let tok = query.get(start..end).unwrap_or("");
+                if let Ok(secs) = tok.parse::<f64>() {
+                    if !(secs.abs() < 9.223_372_036_854_775_807e18) {
+                        return Err(QueryError::bad_data(format!(
+                            "1:{}: parse error: timestamp out of bounds for @ modifier: {secs}",
+                            start + 1
+                        )));
+                    }
+                }
+            }
             _ => i += 1,
         }
     }
@@ -164,11 +196,26 @@ mod tests {
             "foo[1e30]",
             "foo[1y1000000000000000w]",
             "foo[5m:1e30]",
+            "foo @ 1e30",
+            "foo @ -1e+19",
+            "foo @ Inf",
             "sum(",
             "{",
             "",
         ] {
             assert!(matches!(parse(q), Err(QueryError::BadData { .. })), "{q}");
+        }
+    }
+
+    #[test]
+    fn at_timestamps_in_range_parse() {
+        for q in [
+            "foo @ 1e15",
+            "foo @ -100",
+            "foo @ start()",
+            "foo @ 1700000000.5",
+        ] {
+            assert!(parse(q).is_ok(), "{q}");
         }
     }
 
