@@ -66,11 +66,21 @@ impl Peer {
     /// Starts `kind` on a free port with `data_dir` (created, must be empty) and waits
     /// until it answers its readiness endpoint.
     pub fn start(kind: Kind, data_dir: &Path, retention: &str) -> anyhow::Result<Peer> {
+        Peer::start_with_binary(kind, &kind.binary()?, data_dir, retention)
+    }
+
+    /// [`Peer::start`] with an explicit executable, for callers whose own executable is
+    /// not the server (an integration test passes `env!("CARGO_BIN_EXE_promlite")`).
+    pub fn start_with_binary(
+        kind: Kind,
+        bin: &Path,
+        data_dir: &Path,
+        retention: &str,
+    ) -> anyhow::Result<Peer> {
         std::fs::create_dir_all(data_dir)?;
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
-        let bin = kind.binary()?;
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(bin);
         match kind {
             Kind::Promlite => {
                 cmd.args([
