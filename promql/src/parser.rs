@@ -161,7 +161,7 @@ fn check_unit_durations(query: &str) -> Result<(), QueryError> {
                 }
                 let tok = query.get(start..end).unwrap_or("");
                 if let Ok(secs) = tok.parse::<f64>() {
-                    if !(secs.abs() < 9.223_372_036_854_775_807e18) {
+                    if secs.is_nan() || secs.abs() >= i64::MAX as f64 {
                         return Err(QueryError::bad_data(format!(
                             "1:{}: parse error: timestamp out of bounds for @ modifier: {secs}",
                             start + 1
