@@ -464,9 +464,10 @@ fn print_table(rows: &[Row]) {
         "dec M/s",
         "dec M/cpu"
     );
+    let millions = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}", x / 1e6));
     for r in rows {
         println!(
-            "{:<16} {:>10} {:>9.3} {:>9.3} {:>9.3} {:>10} {:>12.1} {:>12.1}",
+            "{:<16} {:>10} {:>9.3} {:>9.3} {:>9.3} {:>10} {:>9} {:>9} {:>9} {:>9}",
             r.codec,
             r.bytes,
             r.bytes_per_sample,
@@ -474,8 +475,10 @@ fn print_table(rows: &[Row]) {
             r.value_bytes_per_sample,
             r.ratio_to_gorilla
                 .map_or("-".to_string(), |x| format!("{x:.3}")),
-            r.encode_samples_per_sec / 1e6,
-            r.decode_samples_per_sec / 1e6,
+            millions(Some(r.encode_samples_per_sec)),
+            millions(r.encode_samples_per_cpu_sec),
+            millions(Some(r.decode_samples_per_sec)),
+            millions(r.decode_samples_per_cpu_sec),
         );
     }
 }

@@ -2,9 +2,11 @@
 //! written once when a block is made and read many times, so it spends
 //! encode time to save bytes and keeps decode a tight loop over columns.
 //!
-//! Timestamps: the first timestamp and first delta as zigzag varints, then the
-//! delta-of-deltas as a blocked integer column (`intstream`); regular scrapes
-//! make an all-zero column, one byte in all.
+//! Timestamps, whichever of two forms is smaller: the first delta and then the
+//! delta-of-deltas, or the most common interval and each timestamp's offset
+//! from that grid (a late scrape is one non-zero offset, but three non-zero
+//! delta-of-deltas); either column is a blocked integer column (`intstream`),
+//! and regular scrapes make it all zero, one byte in all.
 //!
 //! Values, whichever of two modes is smaller for the run:
 //! - **decimal**: most monitoring values are decimals with few digits
@@ -19,7 +21,9 @@
 //! - **xor**: the Gorilla XOR value stream, for runs of high-entropy floats.
 //!
 //! ```text
-//! uvarint n | [n≥1] varint t0 | [n≥2] varint Δ1 | column(dod, n−2)
+//! uvarint n | [n≥1] varint t0 | [n≥2] timestamps
+//! timestamps 0 (dod):  u8 0 | varint Δ1 | column(dod, n−2)
+//! timestamps 1 (grid): u8 1 | varint interval | column(t_k − t0 − k·interval for k ≥ 1, n−1)
 //! value mode 0 (decimal): u8 0 | u8 e | u8 order | varint m0 | uvarint g | uvarint len
 //!                         | column(diffs, n) (len bytes; diffs[0] = 0) | column(c, n)
 //! value mode 1 (xor):     u8 1 | 64-bit first value | XOR stream
@@ -44,6 +48,8 @@ const POW10: [f64; MAX_DECIMALS + 1] = [
 ];
 /// Integers up to 2^53 convert to doubles exactly.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+const TS_DOD: u8 = 0;
+const TS_GRID: u8 = 1;
 const MODE_DECIMAL: u8 = 0;
 const MODE_XOR: u8 = 1;
 /// Runs longer than this choose the decimals from evenly spaced windows.
@@ -104,15 +110,16 @@ fn encode_into(ts: &[i64], vs: &[f64], out: &mut Vec<u8>) -> Result<EncodedSize,
 }
 
 fn encode_timestamps(ts: &[i64], out: &mut Vec<u8>) {
-    let (Some(&t0), rest) = (ts.first(), ts.get(1..).unwrap_or(&[])) else {
+    let Some(&t0) = ts.first() else {
         return;
     };
     put_varint(out, t0);
-    let Some(&t1) = rest.first() else {
+    let Some(&t1) = ts.get(1) else {
         return;
     };
+    // Delta-of-deltas: best when the interval drifts or data has gaps.
     let mut delta = t1.wrapping_sub(t0);
-    put_varint(out, delta);
+    let first_delta = delta;
     let dods: Vec<i64> = ts
         .windows(2)
         .skip(1)
@@ -126,7 +133,55 @@ fn encode_timestamps(ts: &[i64], out: &mut Vec<u8>) {
             _ => 0,
         })
         .collect();
-    intstream::encode(&dods, out);
+    // Deviations from a grid at the most common interval: a late scrape that
+    // returns to the grid is one non-zero entry here but three delta-of-deltas.
+    let interval = most_common_delta(ts);
+    let offsets: Vec<i64> = ts
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(k, &t)| {
+            t.wrapping_sub(t0)
+                .wrapping_sub((k as i64).wrapping_mul(interval))
+        })
+        .collect();
+    let dod_len = varint_len(first_delta) + intstream::encoded_len(&dods);
+    let grid_len = varint_len(interval) + intstream::encoded_len(&offsets);
+    if grid_len < dod_len {
+        out.push(TS_GRID);
+        put_varint(out, interval);
+        intstream::encode(&offsets, out);
+    } else {
+        out.push(TS_DOD);
+        put_varint(out, first_delta);
+        intstream::encode(&dods, out);
+    }
+}
+
+/// The most frequent difference between consecutive timestamps.
+fn most_common_delta(ts: &[i64]) -> i64 {
+    let mut deltas: Vec<i64> = ts
+        .windows(2)
+        .map(|w| match *w {
+            [a, b] => b.wrapping_sub(a),
+            _ => 0,
+        })
+        .collect();
+    deltas.sort_unstable();
+    let mut best = (0usize, deltas.first().copied().unwrap_or(0));
+    for run in deltas.chunk_by(|a, b| a == b) {
+        if run.len() > best.0 {
+            best = (run.len(), run.first().copied().unwrap_or(0));
+        }
+    }
+    best.1
+}
+
+/// Bytes of `x` as a zigzag varint.
+fn varint_len(x: i64) -> usize {
+    let mut buf = Vec::with_capacity(10);
+    put_varint(&mut buf, x);
+    buf.len()
 }
 
 fn decode_timestamps(
@@ -139,37 +194,71 @@ fn decode_timestamps(
         return Ok(());
     }
     ts.reserve(n);
-    let mut t = read_varint(data, pos)?;
-    ts.push(t);
+    let t0 = read_varint(data, pos)?;
+    ts.push(t0);
     if n == 1 {
         return Ok(());
     }
+    let mode_at = *pos;
+    let mode = take(data, pos, 1)?.first().copied();
     let mut delta = read_varint(data, pos)?;
-    t = t.wrapping_add(delta);
-    ts.push(t);
-    let mut dods = intstream::Reader::new(data, *pos)?;
-    if dods.is_all_zero() {
-        // Regular scrapes: every delta is the first one.
-        for _ in 2..n {
-            t = t.wrapping_add(delta);
+    let mut column = intstream::Reader::new(data, *pos)?;
+    match mode {
+        Some(TS_DOD) => {
+            let mut t = t0.wrapping_add(delta);
             ts.push(t);
-        }
-    } else {
-        let mut left = n - 2;
-        let mut block = [0i64; BLOCK];
-        while left > 0 {
-            let k = left.min(BLOCK);
-            let block = block.get_mut(..k).unwrap_or(&mut []);
-            dods.next_block(block)?;
-            for &dod in block.iter() {
-                delta = delta.wrapping_add(dod);
-                t = t.wrapping_add(delta);
-                ts.push(t);
+            if column.is_all_zero() {
+                // Regular scrapes: every delta is the first one.
+                for _ in 2..n {
+                    t = t.wrapping_add(delta);
+                    ts.push(t);
+                }
+            } else {
+                for_each_block(&mut column, n - 2, |block| {
+                    for &dod in block {
+                        delta = delta.wrapping_add(dod);
+                        t = t.wrapping_add(delta);
+                        ts.push(t);
+                    }
+                })?;
             }
-            left -= k;
+        }
+        Some(TS_GRID) => {
+            let mut grid = t0;
+            for_each_block(&mut column, n - 1, |block| {
+                for &offset in block {
+                    grid = grid.wrapping_add(delta);
+                    ts.push(grid.wrapping_add(offset));
+                }
+            })?;
+        }
+        _ => {
+            return Err(CodecError::Corrupt {
+                offset: mode_at,
+                what: "unknown timestamp mode",
+            })
         }
     }
-    *pos = dods.position();
+    *pos = column.position();
+    Ok(())
+}
+
+/// Reads `count` integers of a column block by block into `f`.
+#[inline]
+fn for_each_block(
+    column: &mut intstream::Reader<'_>,
+    count: usize,
+    mut f: impl FnMut(&[i64]),
+) -> Result<(), CodecError> {
+    let mut left = count;
+    let mut buf = [0i64; BLOCK];
+    while left > 0 {
+        let k = left.min(BLOCK);
+        let block = buf.get_mut(..k).unwrap_or(&mut []);
+        column.next_block(block)?;
+        f(block);
+        left -= k;
+    }
     Ok(())
 }
 
@@ -438,7 +527,7 @@ mod tests {
         assert!(enc.len() < 960 * 10 / 8 + 40, "{} bytes", enc.len());
         let mut out = Vec::new();
         let size = ColdCodec.encode(&ts, &vs, &mut out).unwrap();
-        assert_eq!(size.timestamps, 2 + 6 + 3 + 1);
+        assert_eq!(size.timestamps, 2 + 6 + 1 + 3 + 1);
         assert_eq!(out.get(size.timestamps), Some(&MODE_DECIMAL));
     }
 
@@ -454,6 +543,30 @@ mod tests {
         vs[15] = 1e300;
         vs[16] = 18.324918539200002; // a decimal off by one ulp
         round_trip(&ts, &vs);
+    }
+
+    #[test]
+    fn late_scrapes_cost_one_offset_each() {
+        let mut ts: Vec<i64> = (0..960).map(|i| 1_700_000_000_000 + i * 15_000).collect();
+        for k in [5, 300, 301, 700] {
+            ts[k] += 17;
+        }
+        let mut out = Vec::new();
+        let size = ColdCodec.encode(&ts, &[0.0; 960], &mut out).unwrap();
+        // n, t0, mode, interval, column flag, 8 block headers, 4 patches
+        // (count byte per patched block, index and value per patch).
+        assert!(
+            size.timestamps <= 2 + 6 + 1 + 3 + 1 + 8 + 3 + 4 * 2,
+            "{size:?}"
+        );
+        assert_eq!(out.get(2 + 6), Some(&TS_GRID));
+        round_trip(&ts, &[0.0; 960]);
+        // Gaps move the grid for good: delta-of-deltas win.
+        let gappy: Vec<i64> = (0..500).map(|i| i * 1000 + (i / 50) * 777_777).collect();
+        let mut out = Vec::new();
+        ColdCodec.encode(&gappy, &[0.0; 500], &mut out).unwrap();
+        assert_eq!(out.get(2 + 1), Some(&TS_DOD));
+        round_trip(&gappy, &[0.0; 500]);
     }
 
     #[test]
