@@ -76,7 +76,7 @@ impl Server {
             .map(|s| {
                 let mut it = s.iter();
                 let mut samples = Vec::new();
-                while let Some((t, v)) = it.next() {
+                for (t, v) in it.by_ref() {
                     samples.push((t, v.to_bits()));
                 }
                 (s.labels().to_string(), samples)

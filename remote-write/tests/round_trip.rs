@@ -276,6 +276,9 @@ fn explicit_negative_zero_is_kept() {
     assert_eq!(s.samples[0].timestamp, 7);
 }
 
+/// Owned labels and `(t, value bits)` samples of one series.
+type SeriesBits = (Vec<(String, String)>, Vec<(i64, u64)>);
+
 /// Decoding with buffers reused from earlier requests, alternating protocols and
 /// sizes, gives exactly what fresh buffers give.
 #[test]
@@ -303,12 +306,18 @@ fn reused_buffers_decode_like_fresh_ones() {
         let raw = decompress_body(&body, &limits).unwrap();
         let fresh = decode_write_request(protocol, &raw, &limits).unwrap();
         let reused = decode_write_request_with(protocol, &raw, &limits, buffers).unwrap();
-        let view = |d: &promlite_remote_write::DecodedWrite<'_>| -> Vec<(Vec<(String, String)>, Vec<(i64, u64)>)> {
+        let view = |d: &promlite_remote_write::DecodedWrite<'_>| -> Vec<SeriesBits> {
             d.series()
                 .map(|s| {
                     (
-                        s.labels.iter().map(|l| (l.name.to_owned(), l.value.to_owned())).collect(),
-                        s.samples.iter().map(|x| (x.timestamp, x.value.to_bits())).collect(),
+                        s.labels
+                            .iter()
+                            .map(|l| (l.name.to_owned(), l.value.to_owned()))
+                            .collect(),
+                        s.samples
+                            .iter()
+                            .map(|x| (x.timestamp, x.value.to_bits()))
+                            .collect(),
                     )
                 })
                 .collect()

@@ -127,7 +127,7 @@ fn samples_response(db: &Db, queries: &[Query]) -> Result<Response, ReadError> {
         for series in select(db, query)? {
             let mut samples = Vec::new();
             let mut it = series.iter();
-            while let Some((timestamp, value)) = it.next() {
+            for (timestamp, value) in it.by_ref() {
                 samples.push(Sample { value, timestamp });
             }
             if let Some(e) = it.err() {
