@@ -82,8 +82,11 @@ pub struct Row {
     pub ts_bytes_per_sample: f64,
     /// Bytes per sample for values.
     pub value_bytes_per_sample: f64,
-    /// Estimated index bytes per sample for this run length (Prometheus v2 layout).
+    /// Estimated index bytes per sample for this run length (Prometheus v2
+    /// layout, 4-byte postings).
     pub index_bytes_per_sample_est: f64,
+    /// The same estimate with roaring-bitmap postings.
+    pub index_bytes_per_sample_est_roaring: f64,
     /// Encoded size relative to Gorilla on the same data and run length.
     pub ratio_to_gorilla: Option<f64>,
     /// Encoding speed, samples per second (one thread).
@@ -227,7 +230,17 @@ fn measure_dataset(
     let runs: Vec<(&[i64], &[f64])> = columns.iter().flat_map(|c| runs_of(c, run_len)).collect();
     let samples: u64 = runs.iter().map(|r| r.0.len() as u64).sum();
     let chunks_per_series: Vec<usize> = columns.iter().map(|c| runs_of(c, run_len).len()).collect();
-    let index = estimate_index_bytes(columns, &chunks_per_series) as f64 / samples.max(1) as f64;
+    let per_sample = |b: u64| b as f64 / samples.max(1) as f64;
+    let index = per_sample(estimate_index_bytes(
+        columns,
+        &chunks_per_series,
+        PostingsLayout::Prometheus,
+    ));
+    let index_roaring = per_sample(estimate_index_bytes(
+        columns,
+        &chunks_per_series,
+        PostingsLayout::Roaring,
+    ));
     let run_name = run_len.map_or("block".to_string(), |n| n.to_string());
 
     let bar = ProgressBar::new(codecs.len() as u64);
@@ -251,6 +264,7 @@ fn measure_dataset(
             ts_bytes_per_sample: m.size.timestamps as f64 / samples.max(1) as f64,
             value_bytes_per_sample: m.size.values as f64 / samples.max(1) as f64,
             index_bytes_per_sample_est: index,
+            index_bytes_per_sample_est_roaring: index_roaring,
             ratio_to_gorilla: None,
             encode_samples_per_sec: samples as f64 / m.encode.wall_secs,
             decode_samples_per_sec: samples as f64 / m.decode.wall_secs,
@@ -392,18 +406,42 @@ fn uvarint_len(x: u64) -> u64 {
     1 + u64::from(63 - (x | 1).leading_zeros()) / 7
 }
 
+/// How postings lists are stored, for the index estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PostingsLayout {
+    /// Prometheus v2: 4 bytes per series reference.
+    Prometheus,
+    /// Serialized roaring bitmaps (what promlite's index keeps in memory).
+    Roaring,
+}
+
 /// Index bytes in the Prometheus v2 index layout (`tsdb/docs/format/index.md`):
 /// symbol table, one 16-byte-aligned series entry per series (label symbol
-/// references and chunk metas), postings lists of 4-byte series references per
-/// label pair plus the all-postings list, and the postings offset table.
-fn estimate_index_bytes(columns: &[Columns], chunks_per_series: &[usize]) -> u64 {
+/// references and chunk metas), one postings list per label pair plus the
+/// all-postings list, and the postings offset table. Series references are
+/// positions in label order, as in a written block.
+fn estimate_index_bytes(
+    columns: &[Columns],
+    chunks_per_series: &[usize],
+    layout: PostingsLayout,
+) -> u64 {
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by(|&a, &b| {
+        columns
+            .get(a)
+            .map(|c| &c.labels)
+            .cmp(&columns.get(b).map(|c| &c.labels))
+    });
     let mut symbols = BTreeSet::new();
-    let mut postings: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for c in columns {
+    let mut postings: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
+    for (id, c) in order.iter().filter_map(|&i| columns.get(i)).enumerate() {
         for (k, v) in &c.labels {
             symbols.insert(k.as_str());
             symbols.insert(v.as_str());
-            *postings.entry((k.as_str(), v.as_str())).or_default() += 1;
+            postings
+                .entry((k.as_str(), v.as_str()))
+                .or_default()
+                .push(id as u32);
         }
     }
     let symbol_ids: BTreeMap<&str, u64> = symbols
@@ -429,10 +467,14 @@ fn estimate_index_bytes(columns: &[Columns], chunks_per_series: &[usize]) -> u64
         let len = uvarint_len(entry) + entry + 4;
         bytes += len.div_ceil(16) * 16;
     }
-    let n = columns.len() as u64;
-    bytes += 4 + 4 + 4 * n + 4; // all-postings list
-    for ((k, v), count) in &postings {
-        bytes += 4 + 4 + 4 * count + 4;
+    let all: Vec<u32> = (0..columns.len() as u32).collect();
+    let list = |ids: &[u32]| match layout {
+        PostingsLayout::Prometheus => 4 + 4 + 4 * ids.len() as u64 + 4,
+        PostingsLayout::Roaring => 4 + roaring_bytes(ids) + 4,
+    };
+    bytes += list(&all);
+    for ((k, v), ids) in &postings {
+        bytes += list(ids);
         bytes += 1
             + uvarint_len(k.len() as u64)
             + k.len() as u64
@@ -443,13 +485,34 @@ fn estimate_index_bytes(columns: &[Columns], chunks_per_series: &[usize]) -> u64
     bytes + 52 // label indices table header and TOC
 }
 
+/// Serialized size of a roaring bitmap of sorted `ids` (the portable format):
+/// cookie, then per 65536-id container a 4-byte key/cardinality, a 4-byte
+/// offset, and the smallest of array (2 B/id), bitmap (8 KiB) and runs
+/// (2 + 4 B/run).
+fn roaring_bytes(ids: &[u32]) -> u64 {
+    let mut bytes = 8;
+    for container in ids.chunk_by(|a, b| a >> 16 == b >> 16) {
+        let runs = 1 + container
+            .windows(2)
+            .filter(|w| w.first().map(|a| a + 1) != w.get(1).copied())
+            .count() as u64;
+        let data = (2 * container.len() as u64).min(8192).min(2 + 4 * runs);
+        bytes += 8 + data;
+    }
+    bytes
+}
+
 fn print_table(rows: &[Row]) {
     let Some(first) = rows.first() else {
         return;
     };
     println!(
-        "\n{}  run={}  samples={}  index≈{:.3} B/sample (est., Prometheus v2 layout)",
-        first.dataset, first.run, first.samples, first.index_bytes_per_sample_est
+        "\n{}  run={}  samples={}  index≈{:.3} B/sample (est., Prometheus v2 layout), {:.3} with roaring postings",
+        first.dataset,
+        first.run,
+        first.samples,
+        first.index_bytes_per_sample_est,
+        first.index_bytes_per_sample_est_roaring
     );
     println!(
         "{:<16} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
@@ -516,8 +579,23 @@ mod tests {
                 (r.ts_bytes_per_sample + r.value_bytes_per_sample - r.bytes_per_sample).abs()
                     < 1e-9
             );
-            assert!(r.index_bytes_per_sample_est > 0.0);
+            assert!(r.index_bytes_per_sample_est > r.index_bytes_per_sample_est_roaring);
+            assert!(r.index_bytes_per_sample_est_roaring > 0.0);
         }
+    }
+
+    #[test]
+    fn roaring_size_follows_the_container_choice() {
+        // One run of 1000 ids: cookie + container header + one run.
+        assert_eq!(roaring_bytes(&(0..1000).collect::<Vec<_>>()), 8 + 8 + 6);
+        // Sparse ids: arrays of 2 bytes each.
+        assert_eq!(roaring_bytes(&[1, 5, 9]), 8 + 8 + 6);
+        assert_eq!(
+            roaring_bytes(&(0..100).map(|i| i * 3).collect::<Vec<_>>()),
+            8 + 8 + 200
+        );
+        // Two containers.
+        assert_eq!(roaring_bytes(&[1, 70_000]), 8 + 2 * (8 + 2));
     }
 
     #[test]
