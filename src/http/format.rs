@@ -99,6 +99,21 @@ pub fn push_timestamp(out: &mut String, t_ms: i64) {
 /// written as `\u` escapes, control characters as `\n`, `\r`, `\t` or `\u00XX`.
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
+    // Common case first: label names and values are plain ASCII or UTF-8 text
+    // with nothing to escape, so one byte scan decides and the string is
+    // copied whole. Every byte that can start an escape is ASCII, or 0xE2, the
+    // first byte of U+2028/U+2029.
+    let needs_escape = |b: &u8| *b < 0x20 || matches!(*b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2);
+    if !s.as_bytes().iter().any(needs_escape) {
+        out.push_str(s);
+    } else {
+        push_escaped(out, s);
+    }
+    out.push('"');
+}
+
+/// The slow path of [`push_str`]: copies `s` escaping what Go escapes.
+fn push_escaped(out: &mut String, s: &str) {
     let mut plain_from = 0;
     for (i, c) in s.char_indices() {
         let escape: Option<&str> = match c {
@@ -125,7 +140,6 @@ pub fn push_str(out: &mut String, s: &str) {
         plain_from = i + c.len_utf8();
     }
     out.push_str(s.get(plain_from..).unwrap_or_default());
-    out.push('"');
 }
 
 /// Appends a JSON array of strings.
@@ -314,6 +328,13 @@ mod tests {
         let mut s = String::new();
         push_str(&mut s, "a\"b\\c\n<x>&\u{1}é");
         assert_eq!(s, r#""a\"b\\c\n\u003cx\u003e\u0026\u0001é""#);
+        // U+2028/2029 are escaped; other characters starting with byte 0xE2 are not.
+        let mut s = String::new();
+        push_str(&mut s, "x\u{2028}y\u{2029}€");
+        assert_eq!(s, r#""x\u2028y\u2029€""#);
+        let mut s = String::new();
+        push_str(&mut s, "plain");
+        assert_eq!(s, r#""plain""#);
     }
 
     #[test]
