@@ -245,8 +245,9 @@ impl Evaluator<'_> {
                 token::T_QUANTILE => {
                     let mut vals: Vec<Vec<f64>> = vec![Vec::new(); n];
                     for &i in &members {
+                        let mut cur = grid.cursor();
                         for p in input.get(i).map_or(&[][..], |s| &s.points) {
-                            if let Some(v) = vals.get_mut(grid.index(p.t)) {
+                            if let Some(v) = vals.get_mut(cur.index(p.t)) {
                                 v.push(p.f);
                             }
                         }
@@ -270,8 +271,9 @@ impl Evaluator<'_> {
                 _ => {
                     let mut accs = vec![Acc::default(); n];
                     for &i in &members {
+                        let mut cur = grid.cursor();
                         for p in input.get(i).map_or(&[][..], |s| &s.points) {
-                            if let Some(a) = accs.get_mut(grid.index(p.t)) {
+                            if let Some(a) = accs.get_mut(cur.index(p.t)) {
                                 a.add(op, p.f);
                             }
                         }

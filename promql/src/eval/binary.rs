@@ -347,8 +347,9 @@ fn vector_scalar(
     series
         .into_iter()
         .filter_map(|mut ser| {
+            let mut cur = grid.cursor();
             ser.points.retain_mut(|p| {
-                let sv = s.get(grid.index(p.t)).copied().unwrap_or(f64::NAN);
+                let sv = s.get(cur.index(p.t)).copied().unwrap_or(f64::NAN);
                 let (l, r) = if scalar_left { (sv, p.f) } else { (p.f, sv) };
                 let (v, keep) = apply(op, l, r);
                 if return_bool {

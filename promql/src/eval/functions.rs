@@ -64,8 +64,9 @@ impl Evaluator<'_> {
                 let mut series = self.eval_vector(vec_arg, grid)?;
                 let mut ps = Vec::with_capacity(params.len());
                 for s in &mut series {
+                    let mut cur = grid.cursor();
                     s.points.retain_mut(|p| {
-                        let i = grid.index(p.t);
+                        let i = cur.index(p.t);
                         ps.clear();
                         ps.extend(params.iter().map(|v| v.get(i).copied().unwrap_or(f64::NAN)));
                         match kernel(p.f, &ps) {
@@ -298,8 +299,9 @@ impl Evaluator<'_> {
                 let mut vals = vec![f64::NAN; grid.len()];
                 let mut counts = vec![0u32; grid.len()];
                 for s in &series {
+                    let mut cur = grid.cursor();
                     for p in &s.points {
-                        let i = grid.index(p.t);
+                        let i = cur.index(p.t);
                         if let (Some(v), Some(c)) = (vals.get_mut(i), counts.get_mut(i)) {
                             *v = p.f;
                             *c += 1;
@@ -523,6 +525,7 @@ impl Evaluator<'_> {
                 self.eval_vector(need(first)?, grid)?;
                 Ok(Val::Vector(Vec::new()))
             }
+            EngineFunction::Info => self.eval_info(args, grid),
             EngineFunction::Start => Ok(Val::Scalar(vec![
                 self.query_grid.start as f64 / 1000.0;
                 grid.len()
@@ -620,8 +623,9 @@ impl Evaluator<'_> {
                     if name.is_empty() {
                         name = s.metric.metric_name().unwrap_or("").to_string();
                     }
+                    let mut cur = grid.cursor();
                     for p in &s.points {
-                        if let Some(b) = buckets.get_mut(grid.index(p.t)) {
+                        if let Some(b) = buckets.get_mut(cur.index(p.t)) {
                             b.push(Bucket {
                                 upper_bound: ub,
                                 count: p.f,
@@ -667,8 +671,9 @@ fn first_value(s: &StepSeries) -> f64 {
 fn presence(series: &[StepSeries], grid: Grid) -> Vec<bool> {
     let mut present = vec![false; grid.len()];
     for s in series {
+        let mut cur = grid.cursor();
         for p in &s.points {
-            if let Some(x) = present.get_mut(grid.index(p.t)) {
+            if let Some(x) = present.get_mut(cur.index(p.t)) {
                 *x = true;
             }
         }

@@ -16,6 +16,7 @@ mod aggregate;
 mod annotations;
 mod binary;
 mod functions;
+mod info;
 mod range_fn;
 mod selectors;
 mod subquery;
@@ -79,9 +80,41 @@ impl Grid {
         usize::try_from((t - self.start) / self.step).unwrap_or(0)
     }
 
+    /// A cursor mapping the time-ordered points of one series to step indices.
+    pub fn cursor(&self) -> StepCursor {
+        StepCursor {
+            grid: *self,
+            next_i: 0,
+            next_t: self.start,
+        }
+    }
+
     /// Iterates over the step times.
     pub fn times(&self) -> impl Iterator<Item = i64> + '_ {
         (0..self.len()).map(move |i| self.t(i))
+    }
+}
+
+/// Maps a series' grid-aligned points to step indices. Consecutive steps (the
+/// common case: a series present at every step) cost a comparison instead of
+/// an integer division.
+pub(crate) struct StepCursor {
+    grid: Grid,
+    next_i: usize,
+    next_t: i64,
+}
+
+impl StepCursor {
+    /// Index of the grid time `t`; `t` must not decrease between calls.
+    pub fn index(&mut self, t: i64) -> usize {
+        let i = if t == self.next_t {
+            self.next_i
+        } else {
+            self.grid.index(t)
+        };
+        self.next_i = i + 1;
+        self.next_t = t.saturating_add(self.grid.step);
+        i
     }
 }
 

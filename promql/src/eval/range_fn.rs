@@ -21,6 +21,17 @@ use crate::value::FPoint;
 /// Below this many series a query stays on one thread: spawning costs more.
 const PARALLEL_MIN_SERIES: usize = 2_000;
 
+/// How many output points to reserve for a series of `samples` samples: each
+/// sample reaches at most `reach / step + 1` steps, and there are no more
+/// points than steps. Reserving once avoids regrowth on dense series without
+/// reserving whole grids for sparse ones.
+pub(crate) fn output_capacity(grid: Grid, samples: usize, reach_ms: i64) -> usize {
+    let per_sample = usize::try_from(reach_ms / grid.step.max(1))
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    grid.len().min(samples.saturating_mul(per_sample))
+}
+
 /// Which extreme a sliding-window shortcut keeps.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Extreme {
@@ -76,7 +87,7 @@ impl RangeApply<'_> {
         if let Some(e) = self.extreme {
             return Ok(self.sliding_extreme(points, e, window_samples));
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
         let mut slider = Slider::default();
         let mut ps: Vec<f64> = Vec::with_capacity(self.params.len());
         for (i, t) in self.grid.times().enumerate() {

@@ -9,6 +9,7 @@
 
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
+use super::range_fn::output_capacity;
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
 use crate::extended_range::MODE_LABEL;
@@ -289,7 +290,7 @@ impl<'a> Evaluator<'a> {
             buf.clear();
             s.read_floats(&mut buf)?;
             self.stats.samples_loaded += buf.len() as u64;
-            let mut points = Vec::new();
+            let mut points = Vec::with_capacity(output_capacity(grid, buf.len(), lookback));
             if win.at.is_some() {
                 let end = win.end(grid.start);
                 let idx = buf.partition_point(|p| p.t <= end);
