@@ -8,7 +8,7 @@
 //! delta-of-deltas); either column is a blocked integer column (`intstream`),
 //! and regular scrapes make it all zero, one byte in all.
 //!
-//! Values, whichever of two modes is smaller for the run:
+//! Values, whichever of three modes is smaller for the run:
 //! - **decimal**: most monitoring values are decimals with few digits
 //!   (`0.25`, `73.5`, integer counters). With `e` decimals, each value is
 //!   `m / 10^e` for an integer `m` (the division of two exactly representable
@@ -18,7 +18,10 @@
 //!   a correction column `c = bits(v) − bits(m / 10^e)`, which is zero almost
 //!   everywhere; values that are not such decimals (NaN, stale markers, ±Inf,
 //!   −0.0, noise) are exact through `c`, so the mode is lossless for any input.
-//! - **xor**: the Gorilla XOR value stream, for runs of high-entropy floats.
+//! - **xor**: the Gorilla XOR value stream, for runs of high-entropy floats;
+//! - **pco**: pcodec's standalone format over the value column, tried when
+//!   XOR beat decimal (full-precision sums); slower to decode, so only
+//!   where it saves bytes.
 //!
 //! ```text
 //! uvarint n | [n≥1] varint t0 | [n≥2] timestamps
@@ -27,6 +30,7 @@
 //! value mode 0 (decimal): u8 0 | u8 e | u8 order | varint m0 | uvarint g | uvarint len
 //!                         | column(diffs, n) (len bytes; diffs[0] = 0) | column(c, n)
 //! value mode 1 (xor):     u8 1 | 64-bit first value | XOR stream
+//! value mode 2 (pco):     u8 2 | pco standalone file of the f64 values
 //! ```
 //!
 //! Decoding is bounded by the input and never panics (sizes are checked
@@ -52,6 +56,7 @@ const TS_DOD: u8 = 0;
 const TS_GRID: u8 = 1;
 const MODE_DECIMAL: u8 = 0;
 const MODE_XOR: u8 = 1;
+const MODE_PCO: u8 = 2;
 /// Runs longer than this choose the decimals from evenly spaced windows.
 const SAMPLE_WINDOW: usize = 512;
 
@@ -92,17 +97,28 @@ fn encode_into(ts: &[i64], vs: &[f64], out: &mut Vec<u8>) -> Result<EncodedSize,
     encode_timestamps(ts, out);
     let timestamps = out.len() - start;
 
-    let mut xor = Vec::new();
-    encode_xor(vs, &mut xor);
-    match choose_decimal(vs) {
-        Some((e, order)) => {
-            let mut dec = Vec::new();
-            encode_decimal(vs, e, order, &mut dec);
-            // Keep whichever is smaller; the XOR stream wins on noise.
-            out.extend_from_slice(if dec.len() <= xor.len() { &dec } else { &xor });
+    let mut best = Vec::new();
+    encode_xor(vs, &mut best);
+    if let Some((e, order)) = choose_decimal(vs) {
+        let mut dec = Vec::new();
+        encode_decimal(vs, e, order, &mut dec);
+        if dec.len() <= best.len() {
+            best = dec;
         }
-        None => out.extend_from_slice(&xor),
     }
+    if best.first() == Some(&MODE_XOR) {
+        // Noise (full-precision sums, ratios): pcodec often beats XOR on it,
+        // at a slower decode for these runs only.
+        let config = pco::ChunkConfig::default();
+        if let Ok(packed) = pco::standalone::simple_compress(vs, &config) {
+            if 1 + packed.len() < best.len() {
+                best.clear();
+                best.push(MODE_PCO);
+                best.extend_from_slice(&packed);
+            }
+        }
+    }
+    out.extend_from_slice(&best);
     Ok(EncodedSize {
         timestamps,
         values: out.len() - start - timestamps,
@@ -417,6 +433,27 @@ fn decode_values(
             for _ in 1..n {
                 values.read(&mut br)?;
                 vs.push(f64::from_bits(values.bits));
+            }
+            *pos = data.len();
+            Ok(())
+        }
+        Some(MODE_PCO) => {
+            let v0 = vs.len();
+            vs.resize(v0 + n, 0.0);
+            let packed = data.get(*pos..).unwrap_or(&[]);
+            let progress = pco::standalone::simple_decompress_into(
+                packed,
+                vs.get_mut(v0..).unwrap_or(&mut []),
+            )
+            .map_err(|e| CodecError::Library {
+                codec: "cold/pco",
+                source: Box::new(e),
+            })?;
+            if progress.n_processed != n || !progress.finished {
+                return Err(CodecError::Corrupt {
+                    offset: *pos,
+                    what: "pco value column has the wrong length",
+                });
             }
             *pos = data.len();
             Ok(())
