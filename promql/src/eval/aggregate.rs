@@ -169,6 +169,20 @@ impl Evaluator<'_> {
             if op == token::T_LIMIT_RATIO && ps.iter().any(|r| r.is_nan()) {
                 return Err(QueryError::execution("Ratio value is NaN"));
             }
+            if op == token::T_LIMIT_RATIO {
+                if let Some(r) = ps.iter().copied().find(|r| !(-1.0..=1.0).contains(r)) {
+                    let capped = r.clamp(-1.0, 1.0);
+                    let pos = position_of(self.query, "limit_ratio");
+                    self.annotations.warn(
+                        &format!(
+                            "ratio value should be between -1 and 1, got {}, capping to {}",
+                            go_g(r),
+                            go_g(capped)
+                        ),
+                        &pos,
+                    );
+                }
+            }
             if op == token::T_QUANTILE {
                 if let Some(q) = ps.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
                     let pos = position_of(self.query, "quantile");

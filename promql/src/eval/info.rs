@@ -92,7 +92,7 @@ impl Evaluator<'_> {
                     candidates.map_or(&[][..], Vec::as_slice),
                     step,
                     &data_matchers,
-                );
+                )?;
                 let metric = match extra {
                     Some(extra) => add_missing(&b.metric, &extra),
                     None if empty_ok => b.metric.clone(),
@@ -176,13 +176,14 @@ fn identity(l: &Labels) -> (String, String) {
 }
 
 /// The labels the matching info series contribute at `step`, or `None` when no
-/// info series is present then. Per metric name the newest sample wins.
+/// info series is present then. Per metric name the newest sample wins; two
+/// metrics giving one label different values is an error.
 fn enrichment(
     infos: &[InfoSeries],
     candidates: &[usize],
     step: usize,
     data: &[Matcher],
-) -> Option<Vec<(String, String)>> {
+) -> Result<Option<Vec<(String, String)>>, QueryError> {
     let mut newest: HashMap<&str, (i64, &Labels)> = HashMap::new();
     for &i in candidates {
         let Some(s) = infos.get(i) else { continue };
@@ -195,9 +196,9 @@ fn enrichment(
         }
     }
     if newest.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let mut extra = Vec::new();
+    let mut extra: Vec<(String, String)> = Vec::new();
     for (_, labels) in newest.values() {
         for l in labels.iter() {
             let name = &*l.name;
@@ -206,12 +207,22 @@ fn enrichment(
             } else {
                 data.iter().any(|m| m.name == name)
             };
-            if wanted {
-                extra.push((name.to_string(), l.value.to_string()));
+            if !wanted {
+                continue;
+            }
+            match extra.iter().find(|(n, _)| n == name) {
+                Some((_, v)) if v.as_str() != &*l.value => {
+                    return Err(QueryError::execution(format!(
+                        "conflicting label {name:?} values {v:?} and {:?} from different info metrics",
+                        &*l.value
+                    )));
+                }
+                Some(_) => {}
+                None => extra.push((name.to_string(), l.value.to_string())),
             }
         }
     }
-    Some(extra)
+    Ok(Some(extra))
 }
 
 /// `base` plus those of `extra` whose names it lacks.
