@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 
-use super::annotations::{go_g, position_of};
+use super::annotations::{first_arg_position, go_g};
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
 use crate::functions::kahan::kahan_inc;
@@ -172,7 +172,7 @@ impl Evaluator<'_> {
             if op == token::T_LIMIT_RATIO {
                 if let Some(r) = ps.iter().copied().find(|r| !(-1.0..=1.0).contains(r)) {
                     let capped = r.clamp(-1.0, 1.0);
-                    let pos = position_of(self.query, "limit_ratio");
+                    let pos = first_arg_position(self.query, "limit_ratio");
                     self.annotations.warn(
                         &format!(
                             "ratio value should be between -1 and 1, got {}, capping to {}",
@@ -185,7 +185,7 @@ impl Evaluator<'_> {
             }
             if op == token::T_QUANTILE {
                 if let Some(q) = ps.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
-                    let pos = position_of(self.query, "quantile");
+                    let pos = first_arg_position(self.query, "quantile");
                     self.annotations.warn(
                         &format!("quantile value should be between 0 and 1, got {}", go_g(*q)),
                         &pos,

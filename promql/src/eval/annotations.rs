@@ -46,26 +46,32 @@ impl Annotations {
 /// `line:column` (1-based) of the first occurrence of `needle` in `query` as a
 /// whole identifier (not inside a longer name); `1:1` when absent.
 pub(crate) fn position_of(query: &str, needle: &str) -> String {
-    if !needle.is_empty() {
-        let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-        let mut from = 0;
-        while let Some(rel) = query.get(from..).and_then(|q| q.find(needle)) {
-            let at = from + rel;
-            let before_ok = query
-                .get(..at)
-                .and_then(|s| s.chars().next_back())
-                .is_none_or(|c| !is_ident(c));
-            let after_ok = query
-                .get(at + needle.len()..)
-                .and_then(|s| s.chars().next())
-                .is_none_or(|c| !is_ident(c));
-            if before_ok && after_ok {
-                return line_col(query, at);
-            }
-            from = at + needle.len().max(1);
-        }
+    find_ident(query, needle).map_or_else(|| "1:1".to_string(), |at| line_col(query, at))
+}
+
+/// Byte offset of the first occurrence of `needle` as a whole identifier.
+fn find_ident(query: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
     }
-    "1:1".to_string()
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut from = 0;
+    while let Some(rel) = query.get(from..).and_then(|q| q.find(needle)) {
+        let at = from + rel;
+        let before_ok = query
+            .get(..at)
+            .and_then(|s| s.chars().next_back())
+            .is_none_or(|c| !is_ident(c));
+        let after_ok = query
+            .get(at + needle.len()..)
+            .and_then(|s| s.chars().next())
+            .is_none_or(|c| !is_ident(c));
+        if before_ok && after_ok {
+            return Some(at);
+        }
+        from = at + needle.len().max(1);
+    }
+    None
 }
 
 /// Formats a float as Go's `%g` does for the values that appear in messages.
@@ -81,6 +87,25 @@ pub(crate) fn go_g(f: f64) -> String {
     } else {
         format!("{f}")
     }
+}
+
+/// `line:column` of the first argument of the first call `name(...)` in
+/// `query` (where Prometheus points parameter warnings); `1:1` when absent.
+pub(crate) fn first_arg_position(query: &str, name: &str) -> String {
+    let pos = position_of(query, name);
+    let Some(start) = find_ident(query, name) else {
+        return pos;
+    };
+    let rest = query.get(start + name.len()..).unwrap_or("");
+    let Some(open) = rest.find('(') else {
+        return pos;
+    };
+    if !rest.get(..open).unwrap_or("").trim().is_empty() {
+        return pos;
+    }
+    let after = rest.get(open + 1..).unwrap_or("");
+    let skipped = after.len() - after.trim_start().len();
+    line_col(query, start + name.len() + open + 1 + skipped)
 }
 
 fn line_col(query: &str, byte: usize) -> String {
@@ -99,6 +124,10 @@ mod tests {
         assert_eq!(position_of("rate(foo_total[5m]) + foo", "foo"), "1:23");
         assert_eq!(position_of("sum(\n  foo)", "foo"), "2:3");
         assert_eq!(position_of("x", "nothere"), "1:1");
+        assert_eq!(
+            first_arg_position("count(limit_ratio( 1.1, x))", "limit_ratio"),
+            "1:20"
+        );
     }
 
     #[test]

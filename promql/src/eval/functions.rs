@@ -9,7 +9,7 @@
 
 use promql_parser::parser::{Call, Expr};
 
-use super::annotations::{go_g, position_of};
+use super::annotations::{first_arg_position, go_g, position_of};
 use super::range_fn::{Extreme, RangeApply};
 use super::selectors::{selector_matchers, RangeVisitor, Slider};
 use super::{Evaluator, Grid, StepSeries, Val};
@@ -169,7 +169,7 @@ impl Evaluator<'_> {
                 .first()
                 .and_then(|p| p.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0))
             {
-                let pos = position_of(self.query, spec.name);
+                let pos = first_arg_position(self.query, spec.name);
                 let q = *q;
                 self.annotations.warn(
                     &format!("quantile value should be between 0 and 1, got {}", go_g(q)),
@@ -448,7 +448,7 @@ impl Evaluator<'_> {
             EngineFunction::HistogramQuantile => {
                 let q = self.eval_scalar(need(first)?, grid)?;
                 if let Some(bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
-                    let pos = position_of(self.query, "histogram_quantile");
+                    let pos = first_arg_position(self.query, "histogram_quantile");
                     let bad = *bad;
                     self.annotations.warn(
                         &format!(
@@ -475,7 +475,7 @@ impl Evaluator<'_> {
                 for a in args.iter().skip(2) {
                     let q = self.eval_scalar(a, grid)?;
                     if let Some(bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
-                        let pos = position_of(self.query, "histogram_quantiles");
+                        let pos = first_arg_position(self.query, "histogram_quantiles");
                         let bad = *bad;
                         self.annotations.warn(
                             &format!(
