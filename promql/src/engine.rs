@@ -17,6 +17,9 @@ use crate::eval::{self, Evaluator, Grid};
 use crate::storage::Storage;
 use crate::value::Value;
 
+/// The most steps a range query may have (as Prometheus's HTTP API enforces).
+const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
 /// Engine settings; [`EngineOptions::default`] matches Prometheus's defaults.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
@@ -197,6 +200,13 @@ impl Engine {
                     return Err(QueryError::bad_data(
                         "end timestamp must not be before start time",
                     ));
+                }
+                // Prometheus's API limit, kept here so no caller can ask the
+                // engine for an unbounded number of steps.
+                if end_ms.saturating_sub(start_ms) / step_ms >= MAX_POINTS_PER_SERIES {
+                    return Err(QueryError::bad_data(format!(
+                        "exceeded maximum resolution of {MAX_POINTS_PER_SERIES} points per timeseries. Try decreasing the query resolution (?step=XX)"
+                    )));
                 }
                 Grid::new(start_ms, end_ms, step_ms)
             }

@@ -75,3 +75,21 @@ fn samples_loaded_are_counted() {
         .unwrap();
     assert_eq!(r.stats.samples_loaded, 30);
 }
+
+#[test]
+fn unbounded_grids_are_refused_before_allocating() {
+    let s = storage(1, 10);
+    let engine = Engine::default();
+    let err = engine
+        .range_query(&s, "m", 0, 1_000_000_000, 1)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::BadData { .. }), "{err}");
+    let err = engine
+        .range_query(&s, "m", i64::MIN, i64::MAX, 1)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::BadData { .. }), "{err}");
+    let err = engine
+        .instant_query(&s, "max_over_time(vector(1)[1000y:1ms])", 0)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::TooManySamples { .. }), "{err}");
+}

@@ -67,12 +67,13 @@ impl Grid {
 
     /// Number of steps.
     pub fn len(&self) -> usize {
-        usize::try_from((self.end - self.start) / self.step + 1).unwrap_or(1)
+        usize::try_from(self.end.saturating_sub(self.start) / self.step + 1).unwrap_or(1)
     }
 
     /// Time of step `i`, ms.
     pub fn t(&self, i: usize) -> i64 {
-        self.start + (i as i64) * self.step
+        self.start
+            .saturating_add((i as i64).saturating_mul(self.step))
     }
 
     /// Index of a grid time `t`.

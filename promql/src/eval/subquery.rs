@@ -48,6 +48,9 @@ impl Evaluator<'_> {
             return Ok((Vec::new(), win));
         }
         let inner = Grid::new(start, max_end, step);
+        // Every inner step holds at least one value: a grid larger than the
+        // sample limit cannot succeed, so refuse it before allocating.
+        self.check_samples(inner.len())?;
         let series = match self.eval(&sq.expr, inner)? {
             Val::Vector(v) => v,
             Val::Scalar(v) => vec![StepSeries {
