@@ -270,7 +270,10 @@ impl<'a> Evaluator<'a> {
                         floats: s.points,
                     })
                     .collect();
-                m.sort_by(|a, b| a.metric.cmp(&b.metric));
+                // Selector results usually arrive sorted from storage already.
+                if !m.is_sorted_by(|a, b| a.metric <= b.metric) {
+                    m.sort_by(|a, b| a.metric.cmp(&b.metric));
+                }
                 Value::Matrix(m)
             }
             (other, true) => {
