@@ -278,10 +278,11 @@ impl EvalTimes {
                 off(last - 4 * 60_000),
                 off(last + 3 * 60_000),
             ],
-            // Mid-data at a 1 m step, and across the end of the data at the scrape
-            // interval.
+            // Mid-data at a 1 m step and at an odd multiple of the interval, and
+            // across the end of the data at the interval.
             ranges: vec![
                 (off(first + 50 * 60_000), 60 * 60_000, 60_000),
+                (off(first + 46 * 60_000), 70 * 60_000, 7 * INTERVAL_MS),
                 (off(last - 10 * 60_000), 18 * 60_000, INTERVAL_MS),
             ],
             at: off(first + 75 * 60_000),
