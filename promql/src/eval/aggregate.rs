@@ -21,9 +21,46 @@ use crate::functions::kahan::kahan_inc;
 use crate::functions::quantile::quantile;
 use crate::value::{FPoint, Labels, METRIC_NAME};
 
+/// How series are assigned to groups: `by (...)` keeps the listed labels,
+/// `without (...)` removes them and `__name__`.
+pub(crate) struct Grouping {
+    by: bool,
+    names: Vec<String>,
+}
+
+impl Grouping {
+    /// The grouping of an aggregation's `by`/`without` clause (none: one group).
+    pub fn new(modifier: Option<&LabelModifier>) -> Self {
+        match modifier {
+            Some(LabelModifier::Include(ls)) => Grouping {
+                by: true,
+                names: ls.labels.clone(),
+            },
+            Some(LabelModifier::Exclude(ls)) => {
+                let mut names = ls.labels.clone();
+                names.push(METRIC_NAME.to_string());
+                Grouping { by: false, names }
+            }
+            None => Grouping {
+                by: true,
+                names: Vec::new(),
+            },
+        }
+    }
+
+    /// The group labels of a series.
+    pub fn key(&self, l: &Labels) -> Labels {
+        if self.by {
+            l.keep(&self.names)
+        } else {
+            l.without(&self.names)
+        }
+    }
+}
+
 /// Running state of one group at one step.
 #[derive(Clone, Copy, Default)]
-struct Acc {
+pub(crate) struct Acc {
     count: f64,
     value: f64,
     comp: f64,
@@ -32,7 +69,41 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, op: TokenId, f: f64) {
+    /// Whether any sample was added.
+    pub fn is_set(&self) -> bool {
+        self.count > 0.0
+    }
+
+    /// Folds in the state of the same group and step built from later series
+    /// (`sum`, `count`, `min`, `max`, `group` only: their merge is exact up to
+    /// the compensated sum's rounding).
+    pub fn merge(&mut self, op: TokenId, later: &Acc) {
+        if !later.is_set() {
+            return;
+        }
+        if !self.is_set() {
+            *self = *later;
+            return;
+        }
+        match op {
+            token::T_SUM => {
+                (self.value, self.comp) = kahan_inc(later.value, self.value, self.comp);
+                (self.value, self.comp) = kahan_inc(later.comp, self.value, self.comp);
+            }
+            token::T_COUNT => self.value += later.value,
+            token::T_MIN if self.value > later.value || self.value.is_nan() => {
+                self.value = later.value
+            }
+            token::T_MAX if self.value < later.value || self.value.is_nan() => {
+                self.value = later.value
+            }
+            _ => {}
+        }
+        self.count += later.count;
+    }
+
+    /// Adds one sample.
+    pub fn add(&mut self, op: TokenId, f: f64) {
         if self.count == 0.0 {
             self.count = 1.0;
             self.value = match op {
@@ -88,7 +159,8 @@ impl Acc {
             kahan_inc(f / self.count - current / self.count, self.mean, self.comp);
     }
 
-    fn result(&self, op: TokenId) -> f64 {
+    /// The aggregate's value.
+    pub fn result(&self, op: TokenId) -> f64 {
         match op {
             token::T_SUM => {
                 if self.value.is_infinite() {
@@ -199,28 +271,17 @@ impl Evaluator<'_> {
                 return Err(QueryError::execution(format!("invalid label name {l:?}")));
             }
         }
+        if let Some(v) = self.try_eval_fused(agg, grid)? {
+            return Ok(v);
+        }
         let input = self.eval_vector(&agg.expr, grid)?;
 
         // Group assignment, once per series.
-        let (by, names): (bool, Vec<&str>) = match &agg.modifier {
-            Some(LabelModifier::Include(ls)) => {
-                (true, ls.labels.iter().map(String::as_str).collect())
-            }
-            Some(LabelModifier::Exclude(ls)) => {
-                let mut v: Vec<&str> = ls.labels.iter().map(String::as_str).collect();
-                v.push(METRIC_NAME);
-                (false, v)
-            }
-            None => (true, Vec::new()),
-        };
+        let grouping = Grouping::new(agg.modifier.as_ref());
         let mut group_of: HashMap<Labels, usize> = HashMap::new();
         let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
         for (i, s) in input.iter().enumerate() {
-            let key = if by {
-                s.metric.keep(&names)
-            } else {
-                s.metric.without(&names)
-            };
+            let key = grouping.key(&s.metric);
             match group_of.get(&key) {
                 Some(&g) => {
                     if let Some(grp) = groups.get_mut(g) {
@@ -237,11 +298,7 @@ impl Evaluator<'_> {
         if op == token::T_COUNT_VALUES {
             let label = label_param.as_deref().unwrap_or("");
             return Ok(Val::Vector(count_values(&input, label, grid, |l| {
-                if by {
-                    l.keep(&names)
-                } else {
-                    l.without(&names)
-                }
+                grouping.key(l)
             })));
         }
         let mut out: Vec<StepSeries> = Vec::new();

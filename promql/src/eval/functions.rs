@@ -7,11 +7,11 @@
 //! read once and each step's window slides over them. Scalar arguments are
 //! evaluated once for all steps and handed to the kernel step by step.
 
-use promql_parser::parser::{Call, Expr};
+use promql_parser::parser::{Call, Expr, MatrixSelector};
 
 use super::annotations::{first_arg_position, go_g, position_of};
-use super::range_fn::{Extreme, RangeApply};
-use super::selectors::{selector_matchers, RangeVisitor, Slider};
+use super::range_fn::{is_counter_name, Collect, Extreme, RangeApply, SeriesSink};
+use super::selectors::{selector_matchers, RangeVisitor, Slider, Windows};
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, parse_le, Bucket};
@@ -21,9 +21,6 @@ use crate::functions::{
 };
 use crate::storage::MatchOp;
 use crate::value::{FPoint, Labels, METRIC_NAME};
-
-/// Metric-name suffixes that mark a counter (or a counter-like histogram part).
-const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
 
 fn fn_error(e: crate::functions::FunctionError) -> QueryError {
     QueryError::execution(e.to_string())
@@ -40,7 +37,8 @@ fn string_arg(args: &[Box<Expr>], i: usize) -> Result<String, QueryError> {
     }
 }
 
-fn unparen(e: &Expr) -> &Expr {
+/// The expression inside any number of parentheses.
+pub(crate) fn unparen(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => unparen(&p.expr),
         other => other,
@@ -140,27 +138,20 @@ impl Evaluator<'_> {
         }
     }
 
-    fn eval_range_function(
+    /// Evaluates the arguments of a range-function call: its scalar
+    /// parameters (one value per step), with the checks and warnings
+    /// Prometheus applies before evaluation.
+    pub(crate) fn prepare_range_call<'e>(
         &mut self,
-        spec: &FunctionSpec,
+        spec: &'static FunctionSpec,
         kernel: RangeKernel,
-        args: &[Box<Expr>],
+        args: &'e [Box<Expr>],
         grid: Grid,
-    ) -> Result<Val, QueryError> {
-        let matrix_pos = spec
-            .args
-            .iter()
-            .position(|t| *t == ValueType::Matrix)
-            .unwrap_or(0);
-        let Some(matrix_arg) = args.get(matrix_pos) else {
-            return Err(QueryError::bad_data(format!(
-                "{}() needs a range vector argument",
-                spec.name
-            )));
-        };
+    ) -> Result<RangeCall<'e>, QueryError> {
+        let matrix_arg = range_argument(spec, args)?;
         let mut params = Vec::new();
-        for (i, a) in args.iter().enumerate() {
-            if i != matrix_pos {
+        for a in args {
+            if !std::ptr::eq(&**a, matrix_arg) {
                 params.push(self.eval_scalar(a, grid)?);
             }
         }
@@ -185,70 +176,93 @@ impl Evaluator<'_> {
             "min_over_time" => Some(Extreme::Min),
             _ => None,
         };
-        let out: Vec<StepSeries> = match unparen(matrix_arg) {
-            Expr::MatrixSelector(ms) => {
-                let (selected, win) = self.select_matrix(ms, grid)?;
-                let apply = RangeApply {
-                    kernel,
-                    params: &params,
-                    grid,
-                    win,
-                    extreme,
-                    keeps_name: spec.keeps_metric_name,
-                };
-                let applied =
-                    apply.run_selected(selected, self.interrupt(), self.opts.max_samples)?;
-                self.stats.samples_loaded += applied.samples_loaded;
-                self.check_samples(applied.peak_window_samples())?;
-                applied.series
-            }
-            Expr::Subquery(sq) => {
-                let (series, win) = self.eval_subquery_inner(sq, grid)?;
-                let apply = RangeApply {
-                    kernel,
-                    params: &params,
-                    grid,
-                    win,
-                    extreme,
-                    keeps_name: spec.keeps_metric_name,
-                };
-                let mut scratch = Vec::new();
-                let mut window_samples = vec![0; grid.len()];
-                let mut out = Vec::with_capacity(series.len());
-                for s in series {
-                    self.check_interrupt()?;
-                    let points = apply.apply(&s.points, &mut scratch, &mut window_samples)?;
-                    if !points.is_empty() {
-                        out.push(StepSeries {
-                            metric: s.metric,
-                            drop_name: s.drop_name || !spec.keeps_metric_name,
-                            points,
-                        });
-                    }
-                }
-                self.check_samples(window_samples.iter().copied().max().unwrap_or(0))?;
-                out
-            }
-            _ => return Err(QueryError::bad_data("expected a range vector argument")),
-        };
-        let mut non_counters: Vec<&str> = Vec::new();
-        if spec.expects_counter {
-            for s in &out {
-                let name = s.metric.metric_name().unwrap_or("");
-                if !COUNTER_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
-                    && !non_counters.contains(&name)
-                {
-                    non_counters.push(name);
-                }
-            }
-        }
-        for name in non_counters {
+        Ok(RangeCall {
+            spec,
+            kernel,
+            matrix_arg,
+            params,
+            extreme,
+        })
+    }
+
+    /// Runs a prepared range function over a matrix selector's series into
+    /// sinks made by `make_sink`, counting samples and noting non-counters.
+    pub(crate) fn run_range_selector<S: SeriesSink>(
+        &mut self,
+        call: &RangeCall<'_>,
+        ms: &MatrixSelector,
+        grid: Grid,
+        make_sink: &(dyn Fn() -> S + Sync),
+    ) -> Result<S, QueryError> {
+        let (selected, win) = self.select_matrix(ms, grid)?;
+        let apply = call.apply(grid, win);
+        let (sink, stats) =
+            apply.run_selected(selected, self.interrupt(), self.opts.max_samples, make_sink)?;
+        self.stats.samples_loaded += stats.samples_loaded;
+        self.check_samples(stats.peak_window_samples())?;
+        self.note_non_counters(&stats.non_counters);
+        Ok(sink)
+    }
+
+    fn note_non_counters(&mut self, names: &[String]) {
+        for name in names {
             let pos = position_of(self.query, name);
             self.annotations.info(
                 &format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"),
                 &pos,
             );
         }
+    }
+
+    fn eval_range_function(
+        &mut self,
+        spec: &'static FunctionSpec,
+        kernel: RangeKernel,
+        args: &[Box<Expr>],
+        grid: Grid,
+    ) -> Result<Val, QueryError> {
+        let call = self.prepare_range_call(spec, kernel, args, grid)?;
+        let out: Vec<StepSeries> = match unparen(call.matrix_arg) {
+            Expr::MatrixSelector(ms) => {
+                let keeps_name = spec.keeps_metric_name;
+                self.run_range_selector(&call, ms, grid, &|| Collect {
+                    series: Vec::new(),
+                    keeps_name,
+                })?
+                .series
+            }
+            Expr::Subquery(sq) => {
+                let (series, win) = self.eval_subquery_inner(sq, grid)?;
+                let apply = call.apply(grid, win);
+                let mut scratch = Vec::new();
+                let mut window_samples = vec![0; grid.len()];
+                let mut out = Vec::with_capacity(series.len());
+                let mut non_counters: Vec<String> = Vec::new();
+                for s in series {
+                    self.check_interrupt()?;
+                    let points = apply.apply(&s.points, &mut scratch, &mut window_samples)?;
+                    if points.is_empty() {
+                        continue;
+                    }
+                    let name = s.metric.metric_name().unwrap_or("");
+                    if spec.expects_counter
+                        && !is_counter_name(name)
+                        && !non_counters.iter().any(|n| n == name)
+                    {
+                        non_counters.push(name.to_string());
+                    }
+                    out.push(StepSeries {
+                        metric: s.metric,
+                        drop_name: s.drop_name || !spec.keeps_metric_name,
+                        points,
+                    });
+                }
+                self.check_samples(window_samples.iter().copied().max().unwrap_or(0))?;
+                self.note_non_counters(&non_counters);
+                out
+            }
+            _ => return Err(QueryError::bad_data("expected a range vector argument")),
+        };
         Ok(Val::Vector(out))
     }
 
@@ -710,6 +724,45 @@ fn check_window_mode(function: &str, mode: WindowMode) -> Result<(), QueryError>
         "{name} modifier can only be used with: {} - not with {function}",
         allowed.join(", ")
     )))
+}
+
+/// A range-function call with its parameters evaluated.
+pub(crate) struct RangeCall<'e> {
+    /// The function.
+    pub spec: &'static FunctionSpec,
+    kernel: RangeKernel,
+    /// The range-vector argument (matrix selector or subquery).
+    pub matrix_arg: &'e Expr,
+    params: Vec<Vec<f64>>,
+    extreme: Option<Extreme>,
+}
+
+impl RangeCall<'_> {
+    fn apply(&self, grid: Grid, win: Windows) -> RangeApply<'_> {
+        RangeApply {
+            kernel: self.kernel,
+            params: &self.params,
+            grid,
+            win,
+            extreme: self.extreme,
+            expects_counter: self.spec.expects_counter,
+        }
+    }
+}
+
+/// The range-vector argument of a call to `spec`.
+pub(crate) fn range_argument<'e>(
+    spec: &FunctionSpec,
+    args: &'e [Box<Expr>],
+) -> Result<&'e Expr, QueryError> {
+    let pos = spec
+        .args
+        .iter()
+        .position(|t| *t == ValueType::Matrix)
+        .unwrap_or(0);
+    args.get(pos).map(|a| &**a).ok_or_else(|| {
+        QueryError::bad_data(format!("{}() needs a range vector argument", spec.name))
+    })
 }
 
 /// An argument that must be present.

@@ -16,6 +16,7 @@ mod aggregate;
 mod annotations;
 mod binary;
 mod functions;
+mod fused;
 mod info;
 mod range_fn;
 mod selectors;

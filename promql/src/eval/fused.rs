@@ -1,0 +1,140 @@
+//! Aggregation fused with a range function over a selector:
+//! `sum by (job) (rate(http_requests_total[5m]))`, the most common dashboard
+//! query shape.
+//!
+//! Instead of materialising one output series per input series and grouping
+//! them afterwards, each series' range-function output is folded into its
+//! group's per-step accumulators as soon as it is computed and then dropped,
+//! so memory follows the number of groups, not the number of series. Both
+//! workers fold into their own groups, merged in input order at the end. Only
+//! aggregations whose partial states merge exactly are fused (`sum`, `count`,
+//! `min`, `max`, `group`); the rest take the general path.
+
+use std::collections::HashMap;
+
+use promql_parser::parser::token::{self, TokenId};
+use promql_parser::parser::{AggregateExpr, Expr};
+
+use super::aggregate::{Acc, Grouping};
+use super::functions::{range_argument, unparen};
+use super::range_fn::SeriesSink;
+use super::{Evaluator, Grid, StepSeries, Val};
+use crate::error::QueryError;
+use crate::functions::{lookup, Implementation};
+use crate::value::{FPoint, Labels, METRIC_NAME};
+
+/// Per-group accumulators of one worker, groups in first-seen order.
+struct GroupFold<'g> {
+    op: TokenId,
+    grouping: &'g Grouping,
+    steps: Grid,
+    index: HashMap<Labels, usize>,
+    groups: Vec<(Labels, Vec<Acc>)>,
+}
+
+impl SeriesSink for GroupFold<'_> {
+    fn accept(&mut self, labels: &Labels, points: Vec<FPoint>) {
+        let key = self.grouping.key(labels);
+        let slot = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(key.clone(), self.groups.len());
+                self.groups
+                    .push((key, vec![Acc::default(); self.steps.len()]));
+                self.groups.len() - 1
+            }
+        };
+        let Some((_, accs)) = self.groups.get_mut(slot) else {
+            return;
+        };
+        let mut cur = self.steps.cursor();
+        for p in &points {
+            if let Some(a) = accs.get_mut(cur.index(p.t)) {
+                a.add(self.op, p.f);
+            }
+        }
+    }
+
+    fn merge(&mut self, later: Self) {
+        for (key, accs) in later.groups {
+            match self.index.get(&key) {
+                Some(&i) => {
+                    if let Some((_, mine)) = self.groups.get_mut(i) {
+                        for (a, b) in mine.iter_mut().zip(&accs) {
+                            a.merge(self.op, b);
+                        }
+                    }
+                }
+                None => {
+                    self.index.insert(key.clone(), self.groups.len());
+                    self.groups.push((key, accs));
+                }
+            }
+        }
+    }
+}
+
+impl Evaluator<'_> {
+    /// Evaluates `agg(range_fn(selector[range]))` in one pass when the shape
+    /// allows it; `None` sends the caller down the general path.
+    pub(crate) fn try_eval_fused(
+        &mut self,
+        agg: &AggregateExpr,
+        grid: Grid,
+    ) -> Result<Option<Val>, QueryError> {
+        let op = agg.op.id();
+        if agg.param.is_some()
+            || !matches!(
+                op,
+                token::T_SUM | token::T_COUNT | token::T_MIN | token::T_MAX | token::T_GROUP
+            )
+        {
+            return Ok(None);
+        }
+        let Expr::Call(call) = unparen(&agg.expr) else {
+            return Ok(None);
+        };
+        let Some(spec) = lookup(call.func.name) else {
+            return Ok(None);
+        };
+        let Implementation::Range(kernel) = spec.implementation else {
+            return Ok(None);
+        };
+        let args = &call.args.args;
+        let Expr::MatrixSelector(ms) = unparen(range_argument(spec, args)?) else {
+            return Ok(None);
+        };
+        let prepared = self.prepare_range_call(spec, kernel, args, grid)?;
+        let grouping = Grouping::new(agg.modifier.as_ref());
+        let fold = self.run_range_selector(&prepared, ms, grid, &|| GroupFold {
+            op,
+            grouping: &grouping,
+            steps: grid,
+            index: HashMap::new(),
+            groups: Vec::new(),
+        })?;
+        let drops_name = !spec.keeps_metric_name;
+        let out = fold
+            .groups
+            .into_iter()
+            .filter_map(|(key, accs)| {
+                let points: Vec<FPoint> = accs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.is_set())
+                    .map(|(i, a)| FPoint {
+                        t: grid.t(i),
+                        f: a.result(op),
+                    })
+                    .collect();
+                let drop_name = drops_name && key.has(METRIC_NAME);
+                (!points.is_empty()).then_some(StepSeries {
+                    metric: key,
+                    drop_name,
+                    points,
+                })
+            })
+            .collect();
+        Ok(Some(Val::Vector(out)))
+    }
+}
