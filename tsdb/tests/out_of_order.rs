@@ -120,3 +120,40 @@ fn window_accepts_merges_and_replays() {
     let db = Db::open(dir.path(), opts).unwrap();
     assert_eq!(read(&db), want, "replay rebuilds the merged view");
 }
+
+#[test]
+fn out_of_order_data_moves_into_blocks_with_the_head() {
+    const HOUR: i64 = 60 * MIN;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        out_of_order_window_ms: 4 * HOUR,
+        ..Options::default()
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    let in_order: Vec<(i64, f64)> = (0..5 * 60).map(|m| (m * MIN, m as f64)).collect();
+    for s in &in_order {
+        assert_eq!(commit(&db, &[*s]), vec![Ok(())]);
+    }
+    // Late samples half a minute after each minute from 1h to 3h: they straddle the
+    // first block's end (2h), so the head must split its out-of-order chunks there.
+    let late: Vec<(i64, f64)> = (60..180)
+        .rev()
+        .map(|m| (m * MIN + 30_000, -(m as f64)))
+        .collect();
+    assert!(commit(&db, &late).iter().all(Result::is_ok));
+    let mut want: Vec<(i64, f64)> = in_order.iter().chain(&late).copied().collect();
+    want.sort_by_key(|s| s.0);
+    assert_eq!(read(&db), want);
+
+    let report = db.compact().unwrap();
+    assert_eq!(report.head_blocks, 1);
+    assert_eq!(
+        read(&db),
+        want,
+        "block [0, 2h) holds in-order and late samples; the head the rest"
+    );
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_eq!(read(&db), want, "after reopen");
+}

@@ -74,7 +74,8 @@ impl DbInner {
         if head_max.saturating_sub(head_min) <= range / 2 * 3 {
             return Ok(false);
         }
-        let mint = head_min.div_euclid(range) * range;
+        // Never a range already written: the head refuses data before `min_valid`.
+        let mint = head_min.max(self.head.bounds().lower).div_euclid(range) * range;
         let maxt = mint.saturating_add(range);
         // (1) Nothing may be appended into the range from now on.
         self.head.set_min_valid(maxt);

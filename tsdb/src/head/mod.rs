@@ -400,6 +400,12 @@ impl Head {
         let n = removed.len();
         drop(removed);
         self.symbols.sweep();
+        // Nothing before `t` is left (chunks never cross it), so the head starts there at the earliest.
+        let new_min = if new_min == i64::MAX {
+            new_min
+        } else {
+            new_min.max(t)
+        };
         self.min_t.store(new_min, Ordering::Release);
         n
     }
@@ -467,7 +473,11 @@ mod tests {
     use crate::FsyncPolicy;
 
     fn head() -> Arc<Head> {
-        let opts = HeadOptions { chunk_range_ms: 1000, ooo_window_ms: 0, limits: LabelLimits::default() };
+        let opts = HeadOptions {
+            chunk_range_ms: 1000,
+            ooo_window_ms: 0,
+            limits: LabelLimits::default(),
+        };
         Arc::new(Head::new(opts, None))
     }
 
@@ -478,7 +488,8 @@ mod tests {
     #[test]
     fn truncation_drops_empty_series_but_not_one_an_appender_holds() {
         let dir = tempfile::tempdir().unwrap();
-        let wal = Arc::new(WalWriter::open(dir.path(), Arc::new(OsIo), SegmentNo(0), 1 << 20).unwrap());
+        let wal =
+            Arc::new(WalWriter::open(dir.path(), Arc::new(OsIo), SegmentNo(0), 1 << 20).unwrap());
         let head = head();
         let mut app = Appender::new(Arc::clone(&head), Arc::clone(&wal), FsyncPolicy::Always);
         app.append(&labels("old"), 10, 1.0).unwrap();
@@ -488,19 +499,29 @@ mod tests {
         // An open batch pins "held" while truncation empties it.
         let mut pinned = Appender::new(Arc::clone(&head), Arc::clone(&wal), FsyncPolicy::Always);
         let held_ref = pinned.append(&labels("held"), 2500, 2.0).unwrap();
-        assert_eq!(head.truncate_before(2000), 1, "only the unpinned empty series goes");
+        assert_eq!(
+            head.truncate_before(2000),
+            1,
+            "only the unpinned empty series goes"
+        );
         assert!(head.get(held_ref).is_some());
         assert_eq!(head.num_series(), 1);
         pinned.commit().unwrap();
         let mut out = Vec::new();
-        assert_eq!(head.series_chunks(held_ref.get(), i64::MIN, i64::MAX, &mut out), Some(labels("held")));
+        assert_eq!(
+            head.series_chunks(held_ref.get(), i64::MIN, i64::MAX, &mut out),
+            Some(labels("held"))
+        );
         assert_eq!(out.len(), 1);
 
         // Samples before the truncation point are refused from now on.
         let mut late = Appender::new(Arc::clone(&head), wal, FsyncPolicy::Always);
         assert_eq!(
             late.append(&labels("new"), 1999, 0.0),
-            Err(AppendError::OutOfBounds { t: 1999, min_valid: 2000 })
+            Err(AppendError::OutOfBounds {
+                t: 1999,
+                min_valid: 2000
+            })
         );
         // A truncated-away series can be created again, under a new ref.
         let again = late.append(&labels("old"), 2600, 0.0).unwrap();
@@ -509,20 +530,38 @@ mod tests {
 
     #[test]
     fn label_limits() {
-        let limits = LabelLimits { max_labels: Some(1), max_name_bytes: Some(3), max_value_bytes: Some(2) };
-        assert_eq!(limits.check(&Labels::empty()), Err(AppendError::EmptyLabels));
+        let limits = LabelLimits {
+            max_labels: Some(1),
+            max_name_bytes: Some(3),
+            max_value_bytes: Some(2),
+        };
+        assert_eq!(
+            limits.check(&Labels::empty()),
+            Err(AppendError::EmptyLabels)
+        );
         assert!(matches!(
             limits.check(&Labels::from_pairs([("a", "1"), ("b", "2")]).unwrap()),
             Err(AppendError::TooManyLabels { count: 2, limit: 1 })
         ));
         assert!(matches!(
             limits.check(&Labels::from_pairs([("abcd", "1")]).unwrap()),
-            Err(AppendError::LabelTooLong { what: "name", len: 4, .. })
+            Err(AppendError::LabelTooLong {
+                what: "name",
+                len: 4,
+                ..
+            })
         ));
         assert!(matches!(
             limits.check(&Labels::from_pairs([("a", "123")]).unwrap()),
-            Err(AppendError::LabelTooLong { what: "value", len: 3, .. })
+            Err(AppendError::LabelTooLong {
+                what: "value",
+                len: 3,
+                ..
+            })
         ));
-        assert_eq!(limits.check(&Labels::from_pairs([("abc", "12")]).unwrap()), Ok(()));
+        assert_eq!(
+            limits.check(&Labels::from_pairs([("abc", "12")]).unwrap()),
+            Ok(())
+        );
     }
 }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use super::series::{ChunkSnap, SnapBytes};
-use crate::chunkenc::XorChunk;
+use crate::chunkenc::{XorChunk, XorIterator};
 use crate::error::AppendError;
 
 /// Samples buffered before they are encoded (Prometheus's `out_of_order_cap` default).
@@ -107,6 +107,23 @@ impl OooChunks {
     /// Drops data entirely before `t` (ms): whole chunks and buffered samples.
     pub(crate) fn truncate_before(&mut self, t: i64) {
         self.chunks.retain(|(_, hi, _)| *hi >= t);
+        // Late data is not cut at block boundaries: a chunk reaching across `t`
+        // keeps only its samples from `t` on, or the next block would repeat them.
+        for chunk in &mut self.chunks {
+            if chunk.0 < t {
+                let mut kept = Vec::new();
+                let mut it = XorIterator::new(&chunk.2);
+                while it.next() {
+                    let (st, v) = it.at();
+                    if st >= t {
+                        kept.push((st, v.to_bits()));
+                    }
+                }
+                if let Some(c) = encode(&kept) {
+                    *chunk = c;
+                }
+            }
+        }
         self.buffer.retain(|(st, _)| *st >= t);
     }
 }
@@ -124,7 +141,6 @@ fn encode(samples: &[(i64, u64)]) -> Option<(i64, i64, Arc<[u8]>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunkenc::XorIterator;
 
     fn samples(snaps: &[ChunkSnap]) -> Vec<Vec<i64>> {
         snaps
@@ -178,5 +194,18 @@ mod tests {
         out.clear();
         o.snapshot(i64::MIN, i64::MAX, &mut out);
         assert_eq!(samples(&out), vec![vec![30]]);
+        // A cut chunk reaching across the truncation point is trimmed.
+        let mut o = OooChunks::default();
+        for t in (0..OOO_CAPACITY as i64).rev() {
+            o.insert(t, 0.0).unwrap();
+        }
+        o.truncate_before(10);
+        out.clear();
+        o.snapshot(i64::MIN, i64::MAX, &mut out);
+        assert_eq!(
+            samples(&out),
+            vec![(10..OOO_CAPACITY as i64).collect::<Vec<_>>()]
+        );
+        assert_eq!(out[0].min_t, 10);
     }
 }
