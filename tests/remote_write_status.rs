@@ -510,3 +510,40 @@ async fn health_endpoints() {
         assert_eq!(status, StatusCode::OK, "{path}");
     }
 }
+
+/// A series cached by the ingest path that the head has since dropped (its data
+/// went into a block) is re-created from its labels on its next sample.
+#[tokio::test]
+async fn series_truncated_from_the_head_is_recreated() {
+    let s = Server::new();
+    const HOUR: i64 = 3_600_000;
+    let t0 = 1_700_000_000_000 / (2 * HOUR) * (2 * HOUR);
+    let old = |t: i64| {
+        request(vec![series(
+            &[("__name__", "old"), ("job", "a")],
+            &[(t, 1.0)],
+        )])
+    };
+    assert_eq!(s.write_v1(&old(t0)).await.0, StatusCode::NO_CONTENT);
+    // Another series moves the head far enough ahead that compaction writes the
+    // first block range out and drops `old` from the head.
+    for h in 1..=8 {
+        let (status, body) = s
+            .write_v1(&request(vec![series(
+                &[("__name__", "new")],
+                &[(t0 + h * HOUR, 1.0)],
+            )]))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    s.db.compact().unwrap();
+    assert_eq!(s.db.stats_with_limit(0).num_series, 1, "`old` must have left the head");
+    let (status, body) = s.write_v1(&old(t0 + 8 * HOUR + 1)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let stored = s.stored(&[Matcher::equal("__name__", "old")]);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].1.last(),
+        Some(&(t0 + 8 * HOUR + 1, 1f64.to_bits()))
+    );
+}

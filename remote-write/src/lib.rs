@@ -51,8 +51,9 @@ mod snappy;
 
 pub use content_type::{parse_content_type, WriteProtocol};
 pub use decode::{
-    decode_write_request, decode_write_request_with, decompress_body, decompress_body_into,
-    DecodeBuffers, DecodedWrite, LabelRef, Limits, MetadataRef, NameValidation, RejectedSeries,
+    decode_known_labels, decode_write_request, decode_write_request_known,
+    decode_write_request_with, decompress_body, decompress_body_into, DecodeBuffers, DecodedWrite,
+    KnownLabelsError, KnownSeries, LabelRef, Limits, MetadataRef, NameValidation, RejectedSeries,
     SeriesView,
 };
 pub use encode::{encode_v1, encode_v2, SymbolTable};

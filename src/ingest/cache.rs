@@ -5,8 +5,10 @@
 //! label) just to find a series the head already has. With it, a known series
 //! costs one 128-bit hash of its label bytes and one [`Appender::append_ref`].
 //!
-//! Keys are XXH3-128 hashes of `name 0xff value 0xff ...` (0xff never occurs in
-//! UTF-8, so the encoding is unambiguous), and only the hash is kept, not the
+//! Keys are XXH3-128 hashes of the raw protobuf label fields of a 1.0 series
+//! (identical bytes, identical labels: the decoder then skips decoding and
+//! validating them altogether) or, for 2.0, of the sorted `name 0xff value 0xff ...`
+//! (0xff never occurs in UTF-8, so the encoding is unambiguous). Only the hash is kept, not the
 //! labels: with 128 bits the chance that any two of a billion series collide is
 //! about 10^-21, and the cache costs ~32 bytes per series instead of a second
 //! copy of every label. A ref the head no longer knows (the series was truncated
@@ -23,6 +25,8 @@ use promlite_remote_write::LabelRef;
 use promlite_tsdb::SeriesRef;
 
 const SHARDS: usize = 64;
+/// Seed of [`SeriesCache::raw_key`]; [`SeriesCache::key`] uses the default seed 0.
+const RAW_SEED: u64 = 0x7072_6f6d_6c69_7465;
 
 /// Default capacity: 4 million series (~128 MiB at most).
 pub const DEFAULT_CAPACITY: usize = 4 << 20;
@@ -78,6 +82,12 @@ impl SeriesCache {
             scratch.push(0xff);
         }
         SeriesKey(xxhash_rust::xxh3::xxh3_128(scratch))
+    }
+
+    /// Hashes the raw protobuf label fields of a 1.0 series. A different seed
+    /// than [`SeriesCache::key`] keeps the two key spaces apart.
+    pub(crate) fn raw_key(raw_labels: &[u8]) -> SeriesKey {
+        SeriesKey(xxhash_rust::xxh3::xxh3_128_with_seed(raw_labels, RAW_SEED))
     }
 
     fn shard(&self, key: SeriesKey) -> Option<&Mutex<Shard>> {

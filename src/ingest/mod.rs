@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use promlite_remote_write::{
-    decode_write_request_with, decompress_body_into, DecodeBuffers, DecodeError, DecodedWrite,
-    Limits, SeriesView, WriteProtocol,
+    decode_known_labels, decode_write_request_known, decompress_body_into, DecodeBuffers,
+    DecodeError, DecodedWrite, KnownLabelsError, LabelRef, Limits, SeriesView, WriteProtocol,
 };
 use promlite_tsdb::{AppendError, Appender, Db, Label, Labels, SeriesRef};
 
@@ -115,8 +115,18 @@ impl Ingester {
     ) -> Result<IngestReport, IngestError> {
         let Scratch { raw, buffers, key } = scratch;
         decompress_body_into(body, &self.limits, raw)?;
-        let decoded =
-            decode_write_request_with(protocol, raw, &self.limits, std::mem::take(buffers))?;
+        let mut known = |raw_labels: &[u8]| {
+            self.cache
+                .get(SeriesCache::raw_key(raw_labels))
+                .map(|r| u64::from(r.get()))
+        };
+        let decoded = decode_write_request_known(
+            protocol,
+            raw,
+            &self.limits,
+            std::mem::take(buffers),
+            &mut known,
+        )?;
         let mut report = IngestReport {
             series_total: decoded.series_count() + decoded.rejected().len(),
             histograms_dropped: decoded.histograms(),
@@ -145,6 +155,10 @@ impl Ingester {
 
     /// Appends one series' samples: by cached ref when the series is known,
     /// building its `Labels` only when it is new to this process.
+    ///
+    /// 1.0 series are keyed by their raw label bytes, so a known one arrives with
+    /// its ref as the decoder's token and its labels were never decoded; 2.0
+    /// series (labels are symbol references) are keyed by their sorted labels.
     fn append_series(
         &self,
         app: &mut Appender,
@@ -152,57 +166,51 @@ impl Ingester {
         scratch: &mut Vec<u8>,
         report: &mut IngestReport,
     ) {
-        let key = SeriesCache::key(series.labels, scratch);
-        let mut series_ref = self.cache.get(key);
+        let (key, mut series_ref) = match series.raw_labels {
+            Some(raw) => (
+                SeriesCache::raw_key(raw),
+                series
+                    .token
+                    .and_then(|t| u32::try_from(t).ok())
+                    .map(SeriesRef::new),
+            ),
+            None => {
+                let key = SeriesCache::key(series.labels, scratch);
+                (key, self.cache.get(key))
+            }
+        };
         let mut labels: Option<Labels> = None;
-        let mut first_error: Option<AppendError> = None;
+        let mut first_error: Option<SampleError> = None;
         let mut refused = 0usize;
         for s in series.samples {
-            let result = match series_ref {
-                Some(r) => match app.append_ref(r, s.timestamp, s.value) {
-                    Err(AppendError::UnknownSeriesRef(_)) => {
-                        // Truncated away since it was cached: fall back to the labels.
-                        self.cache.remove(key);
-                        series_ref = None;
-                        self.append_by_labels(
-                            app,
-                            key,
-                            series,
-                            &mut labels,
-                            s.timestamp,
-                            s.value,
-                            &mut series_ref,
-                        )
-                    }
-                    other => other,
-                },
-                None => self.append_by_labels(
-                    app,
-                    key,
-                    series,
-                    &mut labels,
-                    s.timestamp,
-                    s.value,
-                    &mut series_ref,
-                ),
+            let fast = series_ref.map(|r| app.append_ref(r, s.timestamp, s.value));
+            let result = match fast {
+                Some(Err(AppendError::UnknownSeriesRef(_))) => {
+                    // Truncated away since it was cached: fall back to the labels.
+                    self.cache.remove(key);
+                    self.append_new(app, key, series, &mut labels, s.timestamp, s.value)
+                }
+                Some(done) => done.map(|()| series_ref).map_err(SampleError::Append),
+                None => self.append_new(app, key, series, &mut labels, s.timestamp, s.value),
             };
-            if let Err(e) = result {
-                refused += 1;
-                first_error.get_or_insert(e);
+            match result {
+                Ok(r) => series_ref = r,
+                Err(e) => {
+                    refused += 1;
+                    first_error.get_or_insert(e);
+                }
             }
         }
         if let Some(e) = first_error {
-            let labels = labels_text(series);
-            report.reject(append_reason(&e), refused, || format!("{labels}: {e}"));
+            let labels = self.labels_text(series);
+            report.reject(e.reason(), refused, || format!("{labels}: {e}"));
             log_rejection(report, &labels, &e);
         }
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one sample's slow path; a struct would only rename the locals"
-    )]
-    fn append_by_labels(
+    /// The slow path of one sample: append by labels (creating the series if
+    /// needed) and remember its ref.
+    fn append_new(
         &self,
         app: &mut Appender,
         key: SeriesKey,
@@ -210,13 +218,36 @@ impl Ingester {
         labels: &mut Option<Labels>,
         t: i64,
         v: f64,
-        series_ref: &mut Option<SeriesRef>,
-    ) -> Result<(), AppendError> {
-        let labels = labels.get_or_insert_with(|| to_labels(series));
-        let r = app.append(labels, t, v)?;
+    ) -> Result<Option<SeriesRef>, SampleError> {
+        let labels = match labels {
+            Some(l) => l,
+            None => labels.insert(self.series_labels(series).map_err(SampleError::Labels)?),
+        };
+        let r = app.append(labels, t, v).map_err(SampleError::Append)?;
         self.cache.insert(key, r);
-        *series_ref = Some(r);
-        Ok(())
+        Ok(Some(r))
+    }
+
+    /// The tsdb label set of a series; a series known by its raw labels has its
+    /// labels decoded (and validated) only now.
+    fn series_labels(&self, series: SeriesView<'_, '_>) -> Result<Labels, KnownLabelsError> {
+        if series.token.is_none() {
+            return Ok(to_labels(series.labels));
+        }
+        let mut decoded = Vec::new();
+        decode_known_labels(
+            series.raw_labels.unwrap_or_default(),
+            &self.limits,
+            &mut decoded,
+        )?;
+        Ok(to_labels(&decoded))
+    }
+
+    fn labels_text(&self, series: SeriesView<'_, '_>) -> String {
+        match self.series_labels(series) {
+            Ok(labels) => labels.to_string(),
+            Err(e) => format!("{{<undecodable labels: {e}>}}"),
+        }
     }
 
     /// Updates the ingest metrics after a successful commit.
@@ -252,10 +283,9 @@ impl Ingester {
 /// Builds the tsdb label set of a validated series. The decoder already sorted
 /// the labels, made names unique and non-empty and dropped empty values, which is
 /// exactly the invariant `from_sorted_unchecked` asks for.
-fn to_labels(series: SeriesView<'_, '_>) -> Labels {
+fn to_labels(labels: &[LabelRef<'_>]) -> Labels {
     Labels::from_sorted_unchecked(
-        series
-            .labels
+        labels
             .iter()
             .map(|l| Label {
                 name: Arc::from(l.name),
@@ -265,18 +295,23 @@ fn to_labels(series: SeriesView<'_, '_>) -> Labels {
     )
 }
 
-fn labels_text(series: SeriesView<'_, '_>) -> String {
-    let mut out = String::from("{");
-    for (i, l) in series.labels.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
+/// Why one sample was refused.
+#[derive(Debug, thiserror::Error)]
+enum SampleError {
+    #[error(transparent)]
+    Append(AppendError),
+    /// Only if a known series' raw labels stopped decoding: a 2^-128 hash collision.
+    #[error(transparent)]
+    Labels(KnownLabelsError),
+}
+
+impl SampleError {
+    fn reason(&self) -> &'static str {
+        match self {
+            SampleError::Append(e) => append_reason(e),
+            SampleError::Labels(_) => "invalid_labels",
         }
-        out.push_str(l.name);
-        out.push('=');
-        out.push_str(&format!("{:?}", l.value));
     }
-    out.push('}');
-    out
 }
 
 /// The `reason` label of a refused sample.

@@ -86,25 +86,37 @@ pub struct RejectedSeries {
 
 /// One validated series: labels sorted by name with unique, valid names, empty
 /// values removed, `__name__` present.
+///
+/// With [`decode_write_request_known`], a series the caller recognised by its raw
+/// label bytes carries the caller's `token` instead, and `labels` is empty: its
+/// labels were neither decoded nor validated again (see [`decode_known_labels`]).
 #[derive(Debug, Clone, Copy)]
 pub struct SeriesView<'d, 'a> {
-    /// The labels, sorted by name.
+    /// The labels, sorted by name; empty when `token` is set.
     pub labels: &'d [LabelRef<'a>],
     /// The float samples in request order.
     pub samples: &'d [Sample],
+    /// The 1.0 label fields exactly as sent (`None` for 2.0, or when a sender
+    /// interleaved labels with other fields): the key for recognising the series
+    /// in the next request.
+    pub raw_labels: Option<&'a [u8]>,
+    /// What the caller's `known` function returned for `raw_labels`.
+    pub token: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
-struct SeriesSpan {
+struct SeriesSpan<'a> {
     labels: Range<usize>,
     samples: Range<usize>,
+    raw_labels: Option<&'a [u8]>,
+    token: Option<u64>,
 }
 
 /// A decoded remote-write request: validated series, rejected series, metadata and
 /// counts of what was received but is not stored (exemplars, native histograms).
 #[derive(Debug, Default)]
 pub struct DecodedWrite<'a> {
-    spans: Vec<SeriesSpan>,
+    spans: Vec<SeriesSpan<'a>>,
     labels: Vec<LabelRef<'a>>,
     samples: Vec<Sample>,
     rejected: Vec<RejectedSeries>,
@@ -121,7 +133,7 @@ pub struct DecodedWrite<'a> {
 /// [`DecodedWrite::into_buffers`] and pass them to [`decode_write_request_with`].
 #[derive(Debug, Default)]
 pub struct DecodeBuffers {
-    spans: Vec<SeriesSpan>,
+    spans: Vec<SeriesSpan<'static>>,
     labels: Vec<LabelRef<'static>>,
     samples: Vec<Sample>,
     metadata: Vec<MetadataRef<'static>>,
@@ -144,6 +156,8 @@ impl<'a> DecodedWrite<'a> {
         self.spans.iter().map(|s| SeriesView {
             labels: self.labels.get(s.labels.clone()).unwrap_or_default(),
             samples: self.samples.get(s.samples.clone()).unwrap_or_default(),
+            raw_labels: s.raw_labels,
+            token: s.token,
         })
     }
 
@@ -180,7 +194,7 @@ impl<'a> DecodedWrite<'a> {
     /// An empty result reusing `buffers`, with room for a request of `bytes` bytes.
     fn from_buffers(buffers: DecodeBuffers, bytes: usize) -> Self {
         let mut out = DecodedWrite {
-            spans: buffers.spans,
+            spans: recycle(buffers.spans, |s| s),
             labels: recycle(buffers.labels, |l| l),
             samples: buffers.samples,
             metadata: recycle(buffers.metadata, |m| m),
@@ -188,7 +202,6 @@ impl<'a> DecodedWrite<'a> {
             refs: buffers.refs,
             ..DecodedWrite::default()
         };
-        out.spans.clear();
         out.samples.clear();
         out.refs.clear();
         // A typical 1.0 series with ten labels and one sample is ~250 bytes: reserve
@@ -202,7 +215,12 @@ impl<'a> DecodedWrite<'a> {
     /// Gives back the allocations for the next request.
     pub fn into_buffers(self) -> DecodeBuffers {
         DecodeBuffers {
-            spans: self.spans,
+            spans: recycle(self.spans, |_| SeriesSpan {
+                labels: 0..0,
+                samples: 0..0,
+                raw_labels: None,
+                token: None,
+            }),
             labels: recycle(self.labels, |_| LabelRef {
                 name: "",
                 value: "",
@@ -221,7 +239,13 @@ impl<'a> DecodedWrite<'a> {
 
     /// Validates the series whose labels start at `labels_start` and samples at
     /// `samples_start` (both already pushed), keeping it or moving it to `rejected`.
-    fn finish_series(&mut self, labels_start: usize, samples_start: usize, limits: &Limits) {
+    fn finish_series(
+        &mut self,
+        labels_start: usize,
+        samples_start: usize,
+        raw_labels: Option<&'a [u8]>,
+        limits: &Limits,
+    ) {
         let result = match self.labels.get_mut(labels_start..) {
             Some(series_labels) => validate::validate(series_labels, limits),
             None => Ok(0),
@@ -232,6 +256,8 @@ impl<'a> DecodedWrite<'a> {
                 self.spans.push(SeriesSpan {
                     labels: labels_start..self.labels.len(),
                     samples: samples_start..self.samples.len(),
+                    raw_labels,
+                    token: None,
                 });
             }
             Err(error) => self.reject(labels_start, samples_start, error),
@@ -280,6 +306,63 @@ pub fn decode_write_request<'a>(
     decode_write_request_with(protocol, bytes, limits, DecodeBuffers::default())
 }
 
+/// A caller's memory of series it has seen: given a 1.0 series' raw label bytes,
+/// returns a token (e.g. a storage reference) if the exact same bytes were
+/// decoded, validated and accepted before.
+pub type KnownSeries<'k> = &'k mut dyn FnMut(&[u8]) -> Option<u64>;
+
+/// [`decode_write_request_with`] that skips decoding and validating the labels of
+/// series `known` recognises by their raw label bytes: identical bytes decode to
+/// identical labels, which passed validation before, so only the samples are read.
+/// This is the steady state of a Prometheus sender, which repeats every series'
+/// full label set with each sample. 2.0 requests are decoded in full (their label
+/// references depend on each request's symbols table).
+pub fn decode_write_request_known<'a>(
+    protocol: WriteProtocol,
+    bytes: &'a [u8],
+    limits: &Limits,
+    buffers: DecodeBuffers,
+    known: KnownSeries<'_>,
+) -> Result<DecodedWrite<'a>, DecodeError> {
+    let out = DecodedWrite::from_buffers(buffers, bytes.len());
+    let result = match protocol {
+        WriteProtocol::V1 => v1::decode(bytes, limits, out, Some(known)),
+        WriteProtocol::V2 => v2::decode(bytes, limits, out),
+    };
+    result.map_err(|source| DecodeError::Protobuf {
+        message: protocol.proto_name(),
+        source,
+    })
+}
+
+/// Decodes and validates the labels of a series from its
+/// [`SeriesView::raw_labels`] into `out` (replacing its contents, sorted): for a
+/// caller whose token for a known series went stale.
+pub fn decode_known_labels<'a>(
+    raw_labels: &'a [u8],
+    limits: &Limits,
+    out: &mut Vec<LabelRef<'a>>,
+) -> Result<(), KnownLabelsError> {
+    out.clear();
+    v1::decode_label_fields(raw_labels, out)?;
+    let kept = validate::validate(out, limits)?;
+    out.truncate(kept);
+    Ok(())
+}
+
+/// Why [`decode_known_labels`] failed (only possible if the bytes differ from the
+/// ones that were accepted before).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KnownLabelsError {
+    /// The bytes are not label fields.
+    #[error(transparent)]
+    Wire(#[from] crate::error::WireError),
+    /// The labels are invalid.
+    #[error(transparent)]
+    Series(#[from] SeriesError),
+}
+
 /// [`decode_write_request`] reusing the allocations of an earlier request.
 pub fn decode_write_request_with<'a>(
     protocol: WriteProtocol,
@@ -289,7 +372,7 @@ pub fn decode_write_request_with<'a>(
 ) -> Result<DecodedWrite<'a>, DecodeError> {
     let out = DecodedWrite::from_buffers(buffers, bytes.len());
     let result = match protocol {
-        WriteProtocol::V1 => v1::decode(bytes, limits, out),
+        WriteProtocol::V1 => v1::decode(bytes, limits, out, None),
         WriteProtocol::V2 => v2::decode(bytes, limits, out),
     };
     result.map_err(|source| DecodeError::Protobuf {

@@ -1,7 +1,7 @@
 //! Remote-write 1.0 (`prometheus.WriteRequest`) decoding into a [`DecodedWrite`].
 
 use super::wire::{expect_wire_type, Reader, FIXED64, LEN, VARINT};
-use super::{DecodedWrite, LabelRef, Limits, MetadataRef};
+use super::{DecodedWrite, KnownSeries, LabelRef, Limits, MetadataRef, SeriesSpan};
 use crate::error::WireError;
 use crate::proto::{MetricType, Sample};
 
@@ -9,13 +9,14 @@ pub(super) fn decode<'a>(
     bytes: &'a [u8],
     limits: &Limits,
     mut out: DecodedWrite<'a>,
+    mut known: Option<KnownSeries<'_>>,
 ) -> Result<DecodedWrite<'a>, WireError> {
     let mut r = Reader::new(bytes);
     while let Some((field, wire_type)) = r.key()? {
         match field {
             1 => {
                 expect_wire_type("WriteRequest", field, wire_type, LEN)?;
-                decode_series(r.bytes()?, &mut out, limits)?;
+                decode_series(r.bytes()?, &mut out, limits, &mut known)?;
             }
             3 => {
                 expect_wire_type("WriteRequest", field, wire_type, LEN)?;
@@ -29,19 +30,38 @@ pub(super) fn decode<'a>(
 }
 
 /// `TimeSeries`: labels (1), samples (2), exemplars (3), histograms (4).
+///
+/// The first pass reads samples and only locates the label fields; a series the
+/// caller already `known`s by those bytes is done then. Otherwise the labels are
+/// decoded from the located bytes and validated.
 fn decode_series<'a>(
     bytes: &'a [u8],
     out: &mut DecodedWrite<'a>,
     limits: &Limits,
+    known: &mut Option<KnownSeries<'_>>,
 ) -> Result<(), WireError> {
     let labels_start = out.labels.len();
     let samples_start = out.samples.len();
+    // [start, end) of the label fields, and whether nothing else came between them.
+    let mut label_run: Option<(usize, usize)> = None;
+    let mut contiguous = true;
     let mut r = Reader::new(bytes);
-    while let Some((field, wire_type)) = r.key()? {
+    loop {
+        let field_start = r.pos();
+        let Some((field, wire_type)) = r.key()? else {
+            break;
+        };
         match field {
             1 => {
                 expect_wire_type("TimeSeries", field, wire_type, LEN)?;
-                out.labels.push(decode_label(r.bytes()?)?);
+                r.bytes()?;
+                match &mut label_run {
+                    None => label_run = Some((field_start, r.pos())),
+                    Some((_, end)) => {
+                        contiguous &= *end == field_start;
+                        *end = r.pos();
+                    }
+                }
             }
             2 => {
                 expect_wire_type("TimeSeries", field, wire_type, LEN)?;
@@ -59,7 +79,39 @@ fn decode_series<'a>(
             _ => r.skip(wire_type)?,
         }
     }
-    out.finish_series(labels_start, samples_start, limits);
+    let raw_labels = label_run
+        .filter(|_| contiguous)
+        .and_then(|(start, end)| bytes.get(start..end));
+    if let (Some(raw), Some(known)) = (raw_labels, known.as_mut()) {
+        if let Some(token) = known(raw) {
+            out.spans.push(SeriesSpan {
+                labels: labels_start..labels_start,
+                samples: samples_start..out.samples.len(),
+                raw_labels: Some(raw),
+                token: Some(token),
+            });
+            return Ok(());
+        }
+    }
+    decode_label_fields(raw_labels.unwrap_or(bytes), &mut out.labels)?;
+    out.finish_series(labels_start, samples_start, raw_labels, limits);
+    Ok(())
+}
+
+/// Decodes the `labels` fields (1) of `TimeSeries` bytes into `out`, skipping others.
+pub(super) fn decode_label_fields<'a>(
+    bytes: &'a [u8],
+    out: &mut Vec<LabelRef<'a>>,
+) -> Result<(), WireError> {
+    let mut r = Reader::new(bytes);
+    while let Some((field, wire_type)) = r.key()? {
+        if field == 1 {
+            expect_wire_type("TimeSeries", field, wire_type, LEN)?;
+            out.push(decode_label(r.bytes()?)?);
+        } else {
+            r.skip(wire_type)?;
+        }
+    }
     Ok(())
 }
 

@@ -116,7 +116,7 @@ fn decode_series<'a>(
         _ => None,
     };
     let rejected_before = out.rejected.len();
-    out.finish_series(labels_start, samples_start, limits);
+    out.finish_series(labels_start, samples_start, None, limits);
     if out.rejected.len() == rejected_before {
         out.metadata.extend(resolved_metadata);
     }

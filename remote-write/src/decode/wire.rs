@@ -27,6 +27,11 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    /// Bytes consumed so far.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     /// True once every byte was consumed.
     pub(crate) fn is_done(&self) -> bool {
         self.pos >= self.buf.len()
