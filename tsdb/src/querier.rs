@@ -56,6 +56,14 @@ impl Querier {
         }
     }
 
+    /// True if the head holds samples in the range: a query over older data
+    /// (the head usually holds the last few hours) skips the head's postings.
+    fn head_overlaps(&self) -> bool {
+        self.head
+            .time_range()
+            .is_some_and(|(lo, hi)| lo <= self.maxt && hi >= self.mint)
+    }
+
     /// The blocks overlapping the range now.
     fn blocks(&self) -> Vec<Arc<Block>> {
         let all = self.blocks.read();
@@ -78,7 +86,11 @@ impl Querier {
     /// The series matching all of `matchers` that have samples in the range,
     /// sorted by labels. An empty matcher list selects every series.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, Error> {
-        let refs = self.head.postings_for(matchers)?;
+        let refs = if self.head_overlaps() {
+            self.head.postings_for(matchers)?
+        } else {
+            roaring::RoaringBitmap::new()
+        };
         // Head before blocks: see the type's docs.
         let mut found = self.collect_head(refs.iter());
         for b in &self.blocks() {
@@ -133,9 +145,13 @@ impl Querier {
     }
 
     /// Label names carried by the series matching `matchers` (all names if
-    /// empty), sorted.
+    /// empty), sorted: from the postings of the head (if it has samples in the
+    /// range) and of the blocks overlapping the range.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<Symbol>, Error> {
-        let mut names = label_names_for(self.head.postings(), matchers)?;
+        let mut names = Vec::new();
+        if self.head_overlaps() {
+            names = label_names_for(self.head.postings(), matchers)?;
+        }
         for b in &self.blocks() {
             names.extend(b.label_names(matchers).map_err(|e| Error::Block {
                 path: b.dir(),
@@ -148,7 +164,10 @@ impl Querier {
     /// Values of label `name` among the series matching `matchers` (all values
     /// if empty), sorted.
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<Symbol>, Error> {
-        let mut values = label_values_for(self.head.postings(), name, matchers)?;
+        let mut values = Vec::new();
+        if self.head_overlaps() {
+            values = label_values_for(self.head.postings(), name, matchers)?;
+        }
         for b in &self.blocks() {
             let more = b.label_values(name, matchers).map_err(|e| Error::Block {
                 path: b.dir(),

@@ -98,6 +98,21 @@ fn head_is_cut_into_blocks_and_reopens_the_same() {
     // The head keeps taking samples after the block.
     fill(&db, 5 * HOUR, 5 * HOUR + 4 * STEP);
     assert_eq!(read(&db, 0), expected(0, 5 * HOUR + 4 * STEP));
+
+    // Label values over a range only the block covers come from the block alone.
+    let mut app = db.appender();
+    app.append(&series(9), 5 * HOUR + 10 * STEP, 1.0).unwrap();
+    app.commit().unwrap();
+    let values = |mint, maxt| -> Vec<String> {
+        let q = db.querier(mint, maxt).unwrap();
+        q.label_values("instance", &[])
+            .unwrap()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    assert_eq!(values(0, HOUR), vec!["i0", "i1", "i2"]);
+    assert_eq!(values(0, 6 * HOUR), vec!["i0", "i1", "i2", "i9"]);
 }
 
 #[test]
