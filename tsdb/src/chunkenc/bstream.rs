@@ -180,6 +180,17 @@ impl<'a> BitReader<'a> {
         self.buf
     }
 
+    /// Like [`peek`](Self::peek), but refills only when fewer than `n`
+    /// (≤ [`PEEK_BITS`]) bits are buffered: at least `n` are valid unless the
+    /// data ends first.
+    #[inline]
+    pub(crate) fn peek_min(&mut self, n: u32) -> u64 {
+        if self.valid < n {
+            self.refill();
+        }
+        self.buf
+    }
+
     /// Consumes `n` ≤ [`PEEK_BITS`] bits the caller looked at with
     /// [`peek`](Self::peek); fails if the data ends first.
     #[inline]

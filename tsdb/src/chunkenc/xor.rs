@@ -295,7 +295,9 @@ impl XorValues {
     /// Reads the next value into `self.bits`.
     #[inline]
     pub(crate) fn read(&mut self, br: &mut BitReader<'_>) -> Result<(), ChunkError> {
-        let peek = br.peek();
+        // Each peek asks only for the bits it needs, so the register is
+        // refilled about once per 32+ bits read rather than once per sample.
+        let peek = br.peek_min(2);
         if peek >> 63 == 0 {
             // Unchanged value: one bit.
             return br.skip(1);
@@ -305,11 +307,12 @@ impl XorValues {
             // `10`: reuse the previous window.
             sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
             if sig + 2 <= PEEK_BITS {
+                let word = br.peek_min(2 + sig);
                 br.skip(2 + sig)?;
                 let bits = if sig == 0 {
                     0
                 } else {
-                    (peek << 2) >> (64 - sig)
+                    (word << 2) >> (64 - sig)
                 };
                 self.bits ^= bits << self.trailing;
                 return Ok(());
@@ -317,7 +320,7 @@ impl XorValues {
             br.skip(2)?;
         } else {
             // `11`: new window, 5 bits of leading zeros, 6 bits of length.
-            br.skip(13)?;
+            let peek = br.peek_min(13);
             let leading = ((peek >> 57) & 0x1f) as u32;
             let mut len = ((peek >> 51) & 0x3f) as u32;
             if len == 0 {
@@ -325,7 +328,7 @@ impl XorValues {
             }
             if leading + len > 64 {
                 return Err(ChunkError::BadWindow {
-                    bit: br.position_bits(),
+                    bit: br.position_bits() + 13,
                     leading: leading as u8,
                     significant: len as u8,
                 });
@@ -333,11 +336,13 @@ impl XorValues {
             self.leading = leading as u8;
             self.trailing = (64 - leading - len) as u8;
             if 13 + len <= PEEK_BITS {
-                // Header and bits are both in the peeked word.
-                br.skip(len)?;
-                self.bits ^= ((peek << 13) >> (64 - len)) << self.trailing;
+                // Header and bits are both in one peeked word.
+                let word = br.peek_min(13 + len);
+                br.skip(13 + len)?;
+                self.bits ^= ((word << 13) >> (64 - len)) << self.trailing;
                 return Ok(());
             }
+            br.skip(13)?;
             sig = len;
         }
         let bits = br.read_bits(sig)?;
@@ -460,7 +465,8 @@ impl<'a> XorIterator<'a> {
 
     #[inline]
     fn read_dod(&mut self) -> Result<(), ChunkError> {
-        let peek = self.br.peek();
+        // Enough for every bucket but the 64-bit one: 4 prefix + 20 bits.
+        let peek = self.br.peek_min(24);
         // Leading one bits name the bucket: 0 → dod 0, 10 → 14 bits,
         // 110 → 17, 1110 → 20, 1111 → 64.
         let ones = (!peek).leading_zeros().min(4);
