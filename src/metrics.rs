@@ -66,6 +66,9 @@ pub struct Metrics {
     pub request_duration: Family<RequestLabels, Histogram, fn() -> Histogram>,
     /// Series in the head, refreshed on scrape.
     pub head_series: Gauge,
+    /// Seconds to commit one remote-write request: the WAL write, the fsync the
+    /// policy waits for (`always`), and applying the samples to the head.
+    pub wal_commit_duration: Histogram,
     /// Queries run, by kind; the query API increments it.
     pub queries: Family<QueryLabels, Counter>,
 }
@@ -89,6 +92,8 @@ impl Metrics {
             histograms_dropped: Counter::default(),
             request_duration: Family::new_with_constructor(request_duration_histogram),
             head_series: Gauge::default(),
+            // 0.1 ms .. ~3 s.
+            wal_commit_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             queries: Family::default(),
         };
         registry.register(
@@ -122,6 +127,11 @@ impl Metrics {
             m.request_duration.clone(),
         );
         registry.register("head_series", "Series in the head", m.head_series.clone());
+        registry.register(
+            "wal_commit_duration_seconds",
+            "Time to commit one remote-write request: WAL write, the fsync the policy waits for, head update",
+            m.wal_commit_duration.clone(),
+        );
         registry.register("queries", "Queries run, by kind", m.queries.clone());
         Metrics { registry, ..m }
     }

@@ -491,6 +491,7 @@ async fn metrics_count_ingested_and_rejected_samples() {
         "promlite_series_rejected_total{reason=\"missing_metric_name\"} 1",
         "promlite_exemplars_dropped_total 1",
         "promlite_head_series 1",
+        "promlite_wal_commit_duration_seconds_count 1",
         "promlite_http_request_duration_seconds_count{handler=\"/api/v1/write\",code=\"400\"} 1",
     ] {
         assert!(

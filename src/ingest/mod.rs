@@ -146,7 +146,11 @@ impl Ingester {
             self.append_series(&mut app, series, key, &mut report);
         }
         report.samples_written = app.len();
+        let committing = std::time::Instant::now();
         app.commit().map_err(IngestError::Storage)?;
+        self.metrics
+            .wal_commit_duration
+            .observe(committing.elapsed().as_secs_f64());
 
         self.count(&report, &decoded);
         *buffers = decoded.into_buffers();
