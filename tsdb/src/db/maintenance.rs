@@ -4,12 +4,12 @@
 //! Order of one head truncation (Prometheus `DB.Compact` / `Head.Truncate`):
 //! (1) raise the head's oldest appendable time to the end of the range, so no
 //! new sample can land in it; (2) write the range's data as a block
-//! (`<ulid>.tmp`, fsynced, renamed: C's `block::write_block`); (3) open it and
+//! (`<ulid>.tmp`, fsynced, renamed, by `block::write_block`); (3) open it and
 //! add it to the block list, so queries see it; (4) drop the range from the
 //! head; (5) cut the WAL segment and checkpoint everything before it, keeping
 //! only live series and samples from the range end on. A crash between any two
-//! steps leaves data readable: before (3) the block is replayed from the WAL
-//! anyway, after it the head and block overlap and queries deduplicate.
+//! steps loses nothing: until (5) the WAL still holds every sample, and once the
+//! block directory has its final name, reopening uses it and skips the WAL's copy.
 //! All of this runs under one maintenance lock, never on the append path.
 
 use std::fs;
