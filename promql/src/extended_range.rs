@@ -11,22 +11,32 @@
 /// The reserved matcher name carrying a selector's window mode.
 pub(crate) const MODE_LABEL: &str = "__promlite_window_mode__";
 
+/// Token classes of the small lexer shared by the text rewrites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
+    /// A quoted string.
     Str,
+    /// An identifier or keyword.
     Ident,
+    /// A number or duration.
     Num,
+    /// Any other single byte.
     Punct(u8),
 }
 
+/// One token with its byte span in the query.
 #[derive(Clone, Copy, Debug)]
-struct Tok {
-    kind: Kind,
-    start: usize,
-    end: usize,
+pub(crate) struct Tok {
+    /// Its class.
+    pub kind: Kind,
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
 }
 
-fn tokenize(q: &str) -> Vec<Tok> {
+/// Splits a query into tokens (strings and comments handled).
+pub(crate) fn tokenize(q: &str) -> Vec<Tok> {
     let b = q.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -224,7 +234,7 @@ fn selector_end<'q>(toks: &[Tok], mut j: usize, text: &dyn Fn(&Tok) -> &'q str) 
 }
 
 /// Index of the `open` punctuation matching the `close` at `j`.
-fn matching_open(toks: &[Tok], j: usize, open: u8, close: u8) -> Option<usize> {
+pub(crate) fn matching_open(toks: &[Tok], j: usize, open: u8, close: u8) -> Option<usize> {
     let mut depth = 0i32;
     let mut i = j;
     loop {

@@ -8,6 +8,7 @@ mod duration_expr;
 mod engine;
 mod error;
 mod extended_range;
+mod info_selector;
 mod eval;
 pub mod functions;
 mod parser;

@@ -29,7 +29,8 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
 /// (what `step()` and `range()` mean in duration expressions); never panics.
 pub fn parse_with_context(query: &str, ctx: DurationContext) -> Result<Expr, QueryError> {
     check_unit_durations(query)?;
-    let query = crate::extended_range::rewrite(&crate::duration_expr::rewrite(query, ctx));
+    let query = crate::duration_expr::rewrite(query, ctx);
+    let query = crate::info_selector::rewrite(&crate::extended_range::rewrite(&query));
     let parsed = catch_unwind(AssertUnwindSafe(|| parser::parse(&query))).map_err(|_| {
         QueryError::bad_data("parse error: invalid expression (number out of range)")
     })?;

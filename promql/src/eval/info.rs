@@ -20,6 +20,7 @@ use promql_parser::parser::Expr;
 use super::selectors::selector_matchers;
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
+use crate::info_selector::INFO_SELECTOR_LABEL;
 use crate::storage::{MatchOp, Matcher};
 use crate::value::{is_stale_nan, FPoint, Labels, METRIC_NAME};
 
@@ -43,6 +44,7 @@ impl Evaluator<'_> {
             Some(Expr::VectorSelector(vs)) => {
                 let (all, _) = selector_matchers(vs)?;
                 all.into_iter()
+                    .filter(|m| m.name != INFO_SELECTOR_LABEL)
                     .partition::<Vec<_>, _>(|m| m.name == METRIC_NAME)
             }
             Some(_) => {
