@@ -584,3 +584,29 @@ async fn r8_parse_query() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["errorType"], "bad_data");
 }
+
+#[tokio::test]
+async fn form_bodies_up_to_ten_mib() {
+    let api = api();
+    // Larger than axum's 2 MiB default, as long match[] lists or queries can be.
+    let padding = "x".repeat(3 << 20);
+    let r = api
+        .post_form(
+            "/api/v1/query",
+            &format!("query=1%2B1&time=4&pad={padding}"),
+        )
+        .await;
+    assert_eq!(
+        r.body,
+        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
+    );
+    let padding = "x".repeat(11 << 20);
+    let r = api
+        .post_form(
+            "/api/v1/query",
+            &format!("query=1%2B1&time=4&pad={padding}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["errorType"], "bad_data");
+}

@@ -15,7 +15,6 @@
 //! is accepted as Prometheus accepts it (`web/api/v1/api.go` `parseTime`,
 //! `parseDuration`, `parseLimitParam`).
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 
@@ -116,7 +115,7 @@ impl Params {
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let url_query = req.uri().query().map(str::to_owned);
         let is_form = req
             .headers()
@@ -128,9 +127,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             });
         let body = if is_form {
-            let req =
-                req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, MAX_FORM_BYTES)));
-            let bytes = Bytes::from_request(req, state)
+            // Read with our own bound rather than axum's 2 MiB default for
+            // `Bytes`: Prometheus accepts form bodies up to 10 MiB.
+            let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
                 .await
                 .map_err(|e| ApiError::BadData(format!("error parsing form body: {e}")))?;
             Some(bytes)
