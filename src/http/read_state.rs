@@ -1,8 +1,10 @@
 //! What the read side of the API (queries, label lookups, status pages) needs
 //! from the server: the database, the storage adapter the engine reads
-//! through, the engine, the metadata store, and facts about the running
-//! server. The server builds one [`ReadState`] at start-up; handlers receive
-//! it through axum's `FromRef`, so they never see the rest of the server state.
+//! through, the engine, the metadata store, the metrics registry and facts
+//! about the running server; and [`routes`], the list of read endpoints. The
+//! server builds one [`ReadState`] at start-up and mounts
+//! `routes().with_state(read_state)`, so read handlers never see the rest of
+//! the server state.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
