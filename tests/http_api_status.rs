@@ -165,7 +165,7 @@ async fn r4_metadata_from_remote_write() {
 }
 
 #[tokio::test]
-async fn queries_are_counted_in_the_server_metrics() {
+async fn server_router_counts_queries_and_keeps_json_404() {
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
@@ -187,6 +187,23 @@ async fn queries_are_counted_in_the_server_metrics() {
             .expect("infallible");
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
     }
+    // The full server router keeps the read API's JSON 404 for unknown paths
+    // (Grafana falls back from the search API on it).
+    let resp = router
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/search/label_names")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(
+        &body[..],
+        br#"{"status":"error","errorType":"not_found","error":"not found"}"#
+    );
     let resp = router
         .oneshot(
             Request::get("/metrics")
