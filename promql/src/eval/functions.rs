@@ -14,7 +14,6 @@ use super::range_fn::{is_counter_name, Collect, Extreme, RangeApply, SeriesSink}
 use super::selectors::{selector_matchers, RangeVisitor, Slider, Windows};
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
-use crate::functions::histogram::{bucket_fraction, bucket_quantile, parse_le, Bucket};
 use crate::functions::labels::{natural_cmp, LabelJoin, LabelReplace};
 use crate::functions::{
     lookup, EngineFunction, FunctionSpec, Implementation, RangeKernel, ValueType, WindowMode,
@@ -27,7 +26,7 @@ fn fn_error(e: crate::functions::FunctionError) -> QueryError {
 }
 
 /// The string value of a string-literal argument.
-fn string_arg(args: &[Box<Expr>], i: usize) -> Result<String, QueryError> {
+pub(crate) fn string_arg(args: &[Box<Expr>], i: usize) -> Result<String, QueryError> {
     match args.get(i).map(|b| unparen(b)) {
         Some(Expr::StringLiteral(s)) => Ok(s.val.clone()),
         _ => Err(QueryError::bad_data(format!(
@@ -459,77 +458,9 @@ impl Evaluator<'_> {
                 }
                 Ok(Val::Vector(super::merge_same_labels(series)?))
             }
-            EngineFunction::HistogramQuantile => {
-                let q = self.eval_scalar(need(first)?, grid)?;
-                if let Some(bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
-                    let pos = first_arg_position(self.query, "histogram_quantile");
-                    let bad = *bad;
-                    self.annotations.warn(
-                        &format!(
-                            "quantile value should be between 0 and 1, got {}",
-                            go_g(bad)
-                        ),
-                        &pos,
-                    );
-                }
-                let series = self.eval_vector(need(args.get(1).map(|b| &**b))?, grid)?;
-                self.eval_histogram(series, grid, &mut |i, buckets| {
-                    bucket_quantile(q.get(i).copied().unwrap_or(f64::NAN), buckets)
-                })
-            }
-            EngineFunction::HistogramQuantiles => {
-                let series = self.eval_vector(need(first)?, grid)?;
-                let label = string_arg(args, 1)?;
-                if series.iter().any(|s| s.metric.has(&label)) {
-                    return Err(QueryError::execution(format!(
-                        "label {label:?} of histogram_quantiles() already exists in the input series"
-                    )));
-                }
-                let mut out = Vec::new();
-                for a in args.iter().skip(2) {
-                    let q = self.eval_scalar(a, grid)?;
-                    if let Some(bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
-                        let pos = first_arg_position(self.query, "histogram_quantiles");
-                        let bad = *bad;
-                        self.annotations.warn(
-                            &format!(
-                                "quantile value should be between 0 and 1, got {}",
-                                go_g(bad)
-                            ),
-                            &pos,
-                        );
-                    }
-                    let value = quantile_label(q.first().copied().unwrap_or(f64::NAN));
-                    let Val::Vector(res) =
-                        self.eval_histogram(series.clone(), grid, &mut |i, buckets| {
-                            bucket_quantile(q.get(i).copied().unwrap_or(f64::NAN), buckets)
-                        })?
-                    else {
-                        continue;
-                    };
-                    out.extend(res.into_iter().map(|mut s| {
-                        s.metric = s.metric.with(&label, &value);
-                        s
-                    }));
-                }
-                Ok(Val::Vector(out))
-            }
-            EngineFunction::HistogramFraction => {
-                let lo = self.eval_scalar(need(first)?, grid)?;
-                let hi = self.eval_scalar(need(args.get(1).map(|b| &**b))?, grid)?;
-                let series = self.eval_vector(need(args.get(2).map(|b| &**b))?, grid)?;
-                self.eval_histogram(series, grid, &mut |i, buckets| {
-                    let v = bucket_fraction(
-                        lo.get(i).copied().unwrap_or(f64::NAN),
-                        hi.get(i).copied().unwrap_or(f64::NAN),
-                        buckets,
-                    );
-                    crate::functions::histogram::BucketQuantile {
-                        value: v,
-                        fix: Default::default(),
-                    }
-                })
-            }
+            EngineFunction::HistogramQuantile => self.eval_histogram_quantile(args, grid),
+            EngineFunction::HistogramQuantiles => self.eval_histogram_quantiles(args, grid),
+            EngineFunction::HistogramFraction => self.eval_histogram_fraction(args, grid),
             EngineFunction::HistogramCount
             | EngineFunction::HistogramSum
             | EngineFunction::HistogramAvg
@@ -587,94 +518,6 @@ impl Evaluator<'_> {
             )),
         }
     }
-
-    /// Groups classic-histogram bucket series by their labels without `le`
-    /// and `__name__`, and computes `compute(step, buckets)` per group and step.
-    fn eval_histogram(
-        &mut self,
-        series: Vec<StepSeries>,
-        grid: Grid,
-        compute: &mut dyn FnMut(
-            usize,
-            &mut Vec<Bucket>,
-        ) -> crate::functions::histogram::BucketQuantile,
-    ) -> Result<Val, QueryError> {
-        let mut groups: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
-        let mut members: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
-        for (i, s) in series.iter().enumerate() {
-            let le = s.metric.get("le").unwrap_or("");
-            let Some(ub) = parse_le(le) else {
-                let name = s.metric.metric_name().unwrap_or("");
-                let pos = position_of(self.query, name);
-                self.annotations.warn(
-                    &format!("bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {name:?}"),
-                    &pos,
-                );
-                continue;
-            };
-            // Grouped with the name still present (delayed name removal): two
-            // histograms differing only in name collide at the end, as upstream.
-            let key = s.metric.without(&["le"]);
-            let g = *groups.entry(key.clone()).or_insert_with(|| {
-                members.push((key, Vec::new()));
-                members.len() - 1
-            });
-            if let Some(m) = members.get_mut(g) {
-                m.1.push((ub, i));
-            }
-        }
-        let n = grid.len();
-        let mut out = Vec::new();
-        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); n];
-        for (key, mem) in members {
-            self.check_interrupt()?;
-            for b in &mut buckets {
-                b.clear();
-            }
-            let mut name = String::new();
-            for (ub, i) in mem {
-                if let Some(s) = series.get(i) {
-                    if name.is_empty() {
-                        name = s.metric.metric_name().unwrap_or("").to_string();
-                    }
-                    let mut cur = grid.cursor();
-                    for p in &s.points {
-                        if let Some(b) = buckets.get_mut(cur.index(p.t)) {
-                            b.push(Bucket {
-                                upper_bound: ub,
-                                count: p.f,
-                            });
-                        }
-                    }
-                }
-            }
-            let mut points = Vec::new();
-            let mut forced = false;
-            for (i, b) in buckets.iter_mut().enumerate() {
-                if b.is_empty() {
-                    continue;
-                }
-                let r = compute(i, b);
-                forced |= r.fix.forced;
-                points.push(FPoint {
-                    t: grid.t(i),
-                    f: r.value,
-                });
-            }
-            if forced {
-                let pos = position_of(self.query, &name);
-                self.annotations.info(&format!("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {name:?}"), &pos);
-            }
-            if !points.is_empty() {
-                out.push(StepSeries {
-                    metric: key,
-                    drop_name: true,
-                    points,
-                });
-            }
-        }
-        Ok(Val::Vector(out))
-    }
 }
 
 fn first_value(s: &StepSeries) -> f64 {
@@ -693,17 +536,6 @@ fn presence(series: &[StepSeries], grid: Grid) -> Vec<bool> {
         }
     }
     present
-}
-
-/// The label value naming a quantile in `histogram_quantiles`: the shortest
-/// decimal form, with `.0` added to whole numbers (`0.0`, `0.25`, `1.0`).
-fn quantile_label(q: f64) -> String {
-    let s = go_g(q);
-    if q.is_finite() && !s.contains(['.', 'e']) {
-        format!("{s}.0")
-    } else {
-        s
-    }
 }
 
 /// Fails unless `function` accepts a selector with `mode` (Prometheus 3.x
@@ -766,7 +598,7 @@ pub(crate) fn range_argument<'e>(
 }
 
 /// An argument that must be present.
-fn need(e: Option<&Expr>) -> Result<&Expr, QueryError> {
+pub(crate) fn need(e: Option<&Expr>) -> Result<&Expr, QueryError> {
     e.ok_or_else(|| QueryError::bad_data("missing function argument"))
 }
 

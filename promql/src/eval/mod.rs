@@ -17,6 +17,7 @@ mod annotations;
 mod binary;
 mod functions;
 mod fused;
+mod histogram;
 mod info;
 mod range_fn;
 mod selectors;
