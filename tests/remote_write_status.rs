@@ -538,7 +538,11 @@ async fn series_truncated_from_the_head_is_recreated() {
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     }
     s.db.compact().unwrap();
-    assert_eq!(s.db.stats_with_limit(0).num_series, 1, "`old` must have left the head");
+    assert_eq!(
+        s.db.stats_with_limit(0).num_series,
+        1,
+        "`old` must have left the head"
+    );
     let (status, body) = s.write_v1(&old(t0 + 8 * HOUR + 1)).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let stored = s.stored(&[Matcher::equal("__name__", "old")]);
@@ -546,5 +550,49 @@ async fn series_truncated_from_the_head_is_recreated() {
     assert_eq!(
         stored[0].1.last(),
         Some(&(t0 + 8 * HOUR + 1, 1f64.to_bits()))
+    );
+}
+
+/// Senders write from many shards at once: concurrent requests, each acknowledged,
+/// all stored, series shared between requests included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers() {
+    let s = std::sync::Arc::new(Server::new());
+    let mut tasks = Vec::new();
+    for w in 0..8i64 {
+        let s = std::sync::Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            for round in 0..20i64 {
+                let t = 1_000 * (round * 8 + w);
+                let own = format!("w{w}");
+                let req = request(vec![
+                    series(&[("__name__", "shared"), ("writer", &own)], &[(t, 1.0)]),
+                    series(
+                        &[
+                            ("__name__", "private"),
+                            ("writer", &own),
+                            ("round", &round.to_string()),
+                        ],
+                        &[(t, 2.0)],
+                    ),
+                ]);
+                let (status, body) = s.write_v1(&req).await;
+                assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        s.stored(&[Matcher::equal("__name__", "shared")])
+            .iter()
+            .map(|x| x.1.len())
+            .sum::<usize>(),
+        160
+    );
+    assert_eq!(
+        s.stored(&[Matcher::equal("__name__", "private")]).len(),
+        160
     );
 }
