@@ -75,8 +75,7 @@ impl KubernetesLike {
 
     /// All series of pod number `target`.
     pub fn target(&self, target: usize) -> Vec<Series> {
-        let mut rng =
-            SplitMix64::new(self.seed ^ (target as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng = SplitMix64::for_stream(self.seed, target as u64);
         let interval = self.interval_ms.max(1);
         let phase = rng.below(interval as u64) as i64;
         let n = (self.duration_ms / interval).max(1) as usize;
@@ -332,6 +331,13 @@ impl SplitMix64 {
     fn new(seed: u64) -> Self {
         SplitMix64(seed)
     }
+    /// Independent stream `stream` of `seed`. The state is the *output* of one step,
+    /// not `seed ^ stream·γ`: SplitMix64 advances its state by γ, so states that
+    /// differ by a multiple of γ would replay each other's values one step apart.
+    fn for_stream(seed: u64, stream: u64) -> Self {
+        let mut s = SplitMix64(seed ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        SplitMix64(s.next())
+    }
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -551,6 +557,33 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Series>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pods_draw_independent_values() {
+        let gen = KubernetesLike {
+            series: 0,
+            duration_ms: 3_600_000,
+            interval_ms: 15_000,
+            seed: 42,
+        };
+        let rss = |t: usize| -> Vec<f64> {
+            let pod = gen.target(t);
+            let s = pod
+                .iter()
+                .find(|(l, _)| l.iter().any(|(_, v)| v == "process_resident_memory_bytes"));
+            s.map(|(_, samples)| samples.iter().map(|p| p.1).collect())
+                .unwrap_or_default()
+        };
+        for t in 0..12 {
+            let (a, b) = (rss(t), rss(t + 1));
+            let n = a.len().min(b.len());
+            assert!(n > 2);
+            // Neither the same values nor the same values one scrape apart.
+            assert_ne!(a[..n], b[..n], "pods {t} and {}", t + 1);
+            assert_ne!(a[1..n], b[..n - 1], "pods {t} and {}", t + 1);
+            assert_ne!(a[..n - 1], b[1..n], "pods {t} and {}", t + 1);
+        }
+    }
 
     #[test]
     fn generator_is_deterministic_and_well_formed() {
