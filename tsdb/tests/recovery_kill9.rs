@@ -6,6 +6,9 @@
 //! The child is this test binary re-run on the ignored test
 //! `kill9_child_process` with `PROMLITE_KILL9_DIR` set. It prints `acked <b>`
 //! after each `commit()` returns Ok and `rolledback <b>` after each rollback.
+//! With a 10 s block range and one batch per second, it also runs maintenance
+//! every few batches, so kills land inside block writes, WAL checkpoints and
+//! compactions too.
 
 #![allow(
     clippy::unwrap_used,
@@ -43,6 +46,7 @@ fn options(always: bool) -> Options {
     };
     Options {
         fsync,
+        block_range_ms: 10_000,
         ..Options::default()
     }
 }
@@ -70,6 +74,9 @@ fn kill9_child_process() {
             app.commit().unwrap();
             println!("acked {b}");
         }
+        if b % 7 == 0 {
+            db.compact().unwrap();
+        }
     }
 }
 
@@ -85,7 +92,7 @@ impl Drop for KillOnDrop {
 
 /// Batch → number of series holding it, read back from the database.
 fn stored_batches(dir: &Path) -> BTreeMap<i64, i64> {
-    let db = Db::open(dir, Options::default()).unwrap();
+    let db = Db::open(dir, options(false)).unwrap();
     let q = db.querier(i64::MIN, i64::MAX).unwrap();
     let mut out = BTreeMap::new();
     for s in q.select(&[]).unwrap() {
@@ -186,4 +193,11 @@ fn kill9_loses_no_acknowledged_sample() {
         start = last + 2;
     }
     assert!(acked.len() > 6, "the loop acknowledged batches");
+    let blocks = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("meta.json").exists());
+    assert!(
+        blocks.count() > 0,
+        "maintenance wrote blocks, so kills could hit it"
+    );
 }
