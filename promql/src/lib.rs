@@ -2,6 +2,27 @@
 //!
 //! It parses a query, plans it and evaluates it over any storage that implements
 //! the crate's storage trait; it never sees how samples are stored.
+//!
+//! Guarantees: no query text panics the engine (bad input is
+//! [`QueryError::BadData`]); timeouts, cancellation and the sample limit stop
+//! work and keep their error kind; windows are left-open, the lookback is 5m
+//! by default and staleness markers end series, as in Prometheus 3.x.
+//!
+//! ```
+//! use promlite_promql::{Engine, Labels, MemStorage, Value};
+//!
+//! let mut storage = MemStorage::new();
+//! let series = Labels::from_pairs([("__name__", "requests_total"), ("job", "api")]);
+//! for minute in 0..=10 {
+//!     storage.add(series.clone(), minute * 60_000, minute as f64 * 120.0);
+//! }
+//! let result = Engine::default()
+//!     .instant_query(&storage, "sum by (job) (rate(requests_total[5m]))", 600_000)
+//!     .unwrap();
+//! let Value::Vector(v) = result.value else { panic!("expected a vector") };
+//! assert_eq!(v[0].metric.get("job"), Some("api"));
+//! assert!((v[0].f - 2.0).abs() < 1e-9);
+//! ```
 #![deny(missing_docs)]
 
 mod duration_expr;
