@@ -309,6 +309,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_stop_inside_the_input(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)
+        ) {
+            let (recs, fault) = read_all(&bytes);
+            let good: usize = recs.iter().map(|(_, p)| HEADER_LEN + p.len()).sum();
+            proptest::prop_assert!(good <= bytes.len());
+            if let Some((offset, _)) = fault {
+                proptest::prop_assert_eq!(offset as usize, good, "a fault is reported where the good frames end");
+            }
+        }
+    }
+
     #[test]
     fn segment_names() {
         assert_eq!(SegmentNo(12).file_name(), "00000012");
