@@ -250,10 +250,16 @@ impl Appender {
         let tracked = &self.buf.tracked;
         let samples = &self.buf.frames;
         let pos = self.wal.log_with(|buf| {
-            // Under the WAL lock: the first commit to use a series logs it.
-            let new = tracked
-                .iter()
-                .filter(|tr| !tr.series.wal_logged.swap(true, Ordering::AcqRel));
+            // Under the WAL lock: the first commit to use a series logs it. The
+            // lock orders these flags, so a load (not a locked swap) is enough for
+            // the common case, a series logged long ago.
+            let new = tracked.iter().filter(|tr| {
+                let logged = tr.series.wal_logged.load(Ordering::Acquire);
+                if !logged {
+                    tr.series.wal_logged.store(true, Ordering::Release);
+                }
+                !logged
+            });
             let new: Vec<(SeriesRef, &Labels)> = new
                 .map(|tr| (tr.series.series_ref, &tr.series.labels))
                 .collect();
