@@ -13,7 +13,7 @@
 //! building the request bodies is excluded. Besides criterion's per-request
 //! figure, a fixed run of 1M samples prints the CPU-s per million directly.
 //!
-//! Run: `cargo bench --bench ingest`.
+//! Run: `cargo bench --bench ingest` (`INGEST_FSYNC=always` to fsync every commit).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +27,7 @@ use promlite_remote_write::{
     decode_write_request_with, decompress_body_into, encode_v1, DecodeBuffers, Limits,
     WriteProtocol,
 };
-use promlite_tsdb::{Db, Options};
+use promlite_tsdb::{Db, FsyncPolicy, Options};
 
 const SERIES: usize = 10_000;
 const PER_REQUEST: usize = 2_000;
@@ -121,9 +121,24 @@ fn process_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// The WAL fsync policy: `INGEST_FSYNC=always` for fsync-per-commit, else the default.
+fn fsync_policy() -> FsyncPolicy {
+    match std::env::var("INGEST_FSYNC").as_deref() {
+        Ok("always") => FsyncPolicy::Always,
+        _ => FsyncPolicy::default(),
+    }
+}
+
 fn ingester() -> (Ingester, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Db::open(dir.path(), Options::default()).expect("open db");
+    let db = Db::open(
+        dir.path(),
+        Options {
+            fsync: fsync_policy(),
+            ..Options::default()
+        },
+    )
+    .expect("open db");
     let ingester = Ingester::new(
         db,
         Limits::default(),
@@ -176,10 +191,14 @@ fn bench_ingest(c: &mut Criterion) {
     ingest_cpu(&ingester, &mut requests, (SERIES / PER_REQUEST) as u64);
 
     let million = (1_000_000 / PER_REQUEST) as u64;
+    let wall = std::time::Instant::now();
     let cpu = ingest_cpu(&ingester, &mut requests, million);
     println!(
-        "ingest: {:.3} CPU-s per million samples ({SERIES} series, {PER_REQUEST} samples per request)",
-        cpu.as_secs_f64()
+        "ingest: {:.3} CPU-s per million samples ({SERIES} series, {PER_REQUEST} samples per request, \
+         fsync {:?}, {:.2} ms wall per request including body encoding)",
+        cpu.as_secs_f64(),
+        fsync_policy(),
+        wall.elapsed().as_secs_f64() * 1000.0 / million as f64
     );
 
     let decode = decode_cpu(&mut Requests::new(), million);
