@@ -270,30 +270,45 @@ impl RangeApply<'_> {
         max_samples: usize,
         make_sink: &(dyn Fn() -> S + Sync),
     ) -> Result<(S, RunStats), QueryError> {
-        let mut first_sink = make_sink();
-        if series.len() < PARALLEL_MIN_SERIES {
-            let stats = self.run_chunk(&series, interrupt, max_samples, &mut first_sink)?;
-            return Ok((first_sink, stats));
+        let work = |chunk: &[Box<dyn StorageSeries + '_>]| {
+            let mut sink = make_sink();
+            self.run_chunk(chunk, interrupt, max_samples, &mut sink)
+                .map(|stats| (sink, stats))
+        };
+        let ((mut sink, mut stats), second) = in_two_halves(series, &work)?;
+        if let Some((second_sink, second_stats)) = second {
+            sink.merge(second_sink);
+            stats.merge(second_stats);
         }
-        let mut first = series;
-        let second = first.split_off(first.len() / 2);
-        let (a, b) = std::thread::scope(|scope| {
-            let worker = scope.spawn(move || {
-                let mut sink = make_sink();
-                self.run_chunk(&second, interrupt, max_samples, &mut sink)
-                    .map(|stats| (sink, stats))
-            });
-            let a = self.run_chunk(&first, interrupt, max_samples, &mut first_sink);
-            let b = worker
-                .join()
-                .unwrap_or_else(|_| Err(QueryError::execution("range function worker panicked")));
-            (a, b)
-        });
-        let (mut stats, (second_sink, second_stats)) = (a?, b?);
-        first_sink.merge(second_sink);
-        stats.merge(second_stats);
-        Ok((first_sink, stats))
+        Ok((sink, stats))
     }
+}
+
+/// Work done on one contiguous chunk of selected series.
+pub(crate) type ChunkWork<'w, 's, T> =
+    dyn Fn(&[Box<dyn StorageSeries + 's>]) -> Result<T, QueryError> + Sync + 'w;
+
+/// Runs `work` over `series`, split into two halves on two threads when there
+/// are many series (the second half's result comes second), else on this
+/// thread alone.
+pub(crate) fn in_two_halves<'s, T: Send>(
+    series: Vec<Box<dyn StorageSeries + 's>>,
+    work: &ChunkWork<'_, 's, T>,
+) -> Result<(T, Option<T>), QueryError> {
+    if series.len() < PARALLEL_MIN_SERIES {
+        return Ok((work(&series)?, None));
+    }
+    let mut first = series;
+    let second = first.split_off(first.len() / 2);
+    let (a, b) = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || work(&second));
+        let a = work(&first);
+        let b = worker
+            .join()
+            .unwrap_or_else(|_| Err(QueryError::execution("query worker panicked")));
+        (a, b)
+    });
+    Ok((a?, Some(b?)))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
-use super::range_fn::output_capacity;
+use super::range_fn::{in_two_halves, output_capacity};
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
 use crate::extended_range::MODE_LABEL;
@@ -217,6 +217,36 @@ fn smooth(points: &[FPoint], idx: usize, end: i64, lookback: i64, f: f64, mode: 
     f + (next.f - f) * (end - prev.t) as f64 / (next.t - prev.t) as f64
 }
 
+/// One series' instant-selector value at every step: the newest sample in
+/// each lookback window (smoothed if asked), or nothing where there is none.
+fn instant_points(buf: &[FPoint], grid: Grid, win: &Windows, what: SelectorValue) -> Vec<FPoint> {
+    let lookback = win.lookback;
+    let mut points = Vec::with_capacity(output_capacity(grid, buf.len(), lookback));
+    if win.at.is_some() {
+        let end = win.end(grid.start);
+        let idx = buf.partition_point(|p| p.t <= end);
+        if let Some(f) = lookback_value(buf, idx, end, lookback, what)
+            .map(|f| smooth(buf, idx, end, lookback, f, win.mode))
+        {
+            points.extend(grid.times().map(|t| FPoint { t, f }));
+        }
+        return points;
+    }
+    let mut idx = 0;
+    for t in grid.times() {
+        let end = win.end(t);
+        while buf.get(idx).is_some_and(|p| p.t <= end) {
+            idx += 1;
+        }
+        if let Some(f) = lookback_value(buf, idx, end, lookback, what)
+            .map(|f| smooth(buf, idx, end, lookback, f, win.mode))
+        {
+            points.push(FPoint { t, f });
+        }
+    }
+    points
+}
+
 /// What an instant selector yields per step.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SelectorValue {
@@ -283,45 +313,34 @@ impl<'a> Evaluator<'a> {
         };
         let (mint, maxt) = win.select_bounds(grid);
         let selected = self.storage.select(&matchers, mint, maxt)?;
-        let mut out = Vec::with_capacity(selected.len());
-        let mut buf = std::mem::take(&mut self.buf);
-        for s in &selected {
-            self.check_interrupt()?;
-            buf.clear();
-            s.read_floats(&mut buf)?;
-            self.stats.samples_loaded += buf.len() as u64;
-            let mut points = Vec::with_capacity(output_capacity(grid, buf.len(), lookback));
-            if win.at.is_some() {
-                let end = win.end(grid.start);
-                let idx = buf.partition_point(|p| p.t <= end);
-                if let Some(f) = lookback_value(&buf, idx, end, lookback, what)
-                    .map(|f| smooth(&buf, idx, end, lookback, f, win.mode))
-                {
-                    points.extend(grid.times().map(|t| FPoint { t, f }));
-                }
-            } else {
-                let mut idx = 0;
-                for t in grid.times() {
-                    let end = win.end(t);
-                    while buf.get(idx).is_some_and(|p| p.t <= end) {
-                        idx += 1;
-                    }
-                    if let Some(f) = lookback_value(&buf, idx, end, lookback, what)
-                        .map(|f| smooth(&buf, idx, end, lookback, f, win.mode))
-                    {
-                        points.push(FPoint { t, f });
+        let interrupt = self.interrupt();
+        let work =
+            |chunk: &[Box<dyn StorageSeries + '_>]| -> Result<(Vec<StepSeries>, u64), QueryError> {
+                let mut out = Vec::with_capacity(chunk.len());
+                let mut loaded = 0u64;
+                let mut buf = Vec::new();
+                for s in chunk {
+                    interrupt.check()?;
+                    buf.clear();
+                    s.read_floats(&mut buf)?;
+                    loaded += buf.len() as u64;
+                    let points = instant_points(&buf, grid, &win, what);
+                    if !points.is_empty() {
+                        out.push(StepSeries {
+                            metric: s.labels().clone(),
+                            drop_name: false,
+                            points,
+                        });
                     }
                 }
-            }
-            if !points.is_empty() {
-                out.push(StepSeries {
-                    metric: s.labels().clone(),
-                    drop_name: false,
-                    points,
-                });
-            }
+                Ok((out, loaded))
+            };
+        let ((mut out, mut loaded), second) = in_two_halves(selected, &work)?;
+        if let Some((more, more_loaded)) = second {
+            out.extend(more);
+            loaded += more_loaded;
         }
-        self.buf = buf;
+        self.stats.samples_loaded += loaded;
         Ok(out)
     }
 
