@@ -34,8 +34,8 @@ pub use xor::{XorChunk, XorIterator};
 pub use zstandard::ZstdCodec;
 
 /// Most samples one encoded run may claim; decoders refuse larger counts
-/// before allocating (16 Mi samples, 256 MiB decoded).
-pub const MAX_RUN_SAMPLES: usize = 1 << 24;
+/// before allocating (4 Mi samples, 64 MiB decoded; 31 days at 1 s is 2.7 Mi).
+pub const MAX_RUN_SAMPLES: usize = 1 << 22;
 
 /// Bytes an encoded run takes, split between timestamps and values.
 ///
