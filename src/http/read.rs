@@ -28,6 +28,8 @@ use super::AppState;
 pub const MAX_SAMPLES: usize = 50_000_000;
 /// A streamed frame is closed once its chunks pass this many bytes.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
+/// Most bytes of one `STREAMED_XOR_CHUNKS` response (it is built in memory).
+pub const MAX_CHUNKED_RESPONSE_BYTES: usize = 1 << 30;
 
 /// Why a read request failed.
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +200,11 @@ fn chunked_response(db: &Db, queries: &[Query]) -> Result<Response, ReadError> {
                     },
                     &mut body,
                 );
+            }
+            if body.len() > MAX_CHUNKED_RESPONSE_BYTES {
+                return Err(ReadError::BadRequest(format!(
+                    "response over {MAX_CHUNKED_RESPONSE_BYTES} bytes; narrow the time range or the matchers"
+                )));
             }
         }
     }
