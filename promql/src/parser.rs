@@ -92,6 +92,7 @@ fn check_unit_durations(query: &str) -> Result<(), QueryError> {
     while let Some(&c) = b.get(i) {
         match c {
             b'"' | b'\'' | b'`' => {
+                let start = i + 1;
                 i += 1;
                 while let Some(&d) = b.get(i) {
                     if d == b'\\' && c != b'`' {
@@ -102,6 +103,9 @@ fn check_unit_durations(query: &str) -> Result<(), QueryError> {
                     if d == c {
                         break;
                     }
+                }
+                if c != b'`' {
+                    check_escaped_utf8(query.get(start..i.saturating_sub(1)).unwrap_or(""), start)?;
                 }
             }
             b'#' => {
@@ -176,6 +180,44 @@ fn check_unit_durations(query: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
+/// Rejects a string literal whose `\\x`/octal escapes spell bytes that are not
+/// UTF-8 (`"\\xff"`): Prometheus strings are byte strings, so upstream such a
+/// literal is an invalid label name or value, while the parser crate would
+/// silently read it as the character U+00FF.
+fn check_escaped_utf8(content: &str, offset: usize) -> Result<(), QueryError> {
+    if !content.contains('\\') {
+        return Ok(());
+    }
+    let mut bytes = Vec::with_capacity(content.len());
+    let mut chars = content.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                bytes.push(u8::from_str_radix(&hex, 16).unwrap_or(b'?'));
+            }
+            Some(d @ '0'..='7') => {
+                let mut oct = String::from(d);
+                oct.extend(chars.by_ref().take(2));
+                bytes.push(u8::from_str_radix(&oct, 8).unwrap_or(b'?'));
+            }
+            _ => bytes.push(b'?'),
+        }
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(QueryError::bad_data(format!(
+            "1:{}: parse error: invalid UTF-8 in string literal",
+            offset + 1
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +260,13 @@ mod tests {
         ] {
             assert!(parse(q).is_ok(), "{q}");
         }
+    }
+
+    #[test]
+    fn byte_escapes_must_spell_utf8() {
+        assert!(parse(r#"label_replace(m, "\xff", "", "src", "(.*)")"#).is_err());
+        assert!(parse(r#"m{a="\xc3\xbf"}"#).is_ok());
+        assert!(parse(r#"m{a="\n\"x"}"#).is_ok());
     }
 
     #[test]
