@@ -1,7 +1,11 @@
 //! Arbitrary bytes never panic any decoder: the snappy layer, both write protocols,
 //! remote-read requests and streamed frames. Valid messages with flipped or cut
 //! bytes reach deeper than uniform noise does.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code: a panic is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
 
 use proptest::prelude::*;
 

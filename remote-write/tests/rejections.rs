@@ -1,5 +1,9 @@
 //! What refuses a whole request and what refuses only one series.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code: a panic is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a panic is a failed test"
+)]
 
 use promlite_remote_write::proto::{v1, v2, Label, Sample};
 use promlite_remote_write::{
