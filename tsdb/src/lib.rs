@@ -34,9 +34,10 @@ pub use chunks::{
 pub use db::{CompactionReport, Db, Options, Stats};
 pub use error::{AppendError, Error};
 pub use head::{Appender, LabelLimits, SeriesRef};
-pub use querier::{Querier, RawChunk, Series, SeriesIter};
+pub use querier::{Querier, RawChunk, SampleError, Series, SeriesIter};
 pub use wal::FsyncPolicy;
 pub use block::{
     apply_retention, expired_blocks, open_blocks, write_block, Block, BlockChunk, BlockDesc, BlockError, BlockId, BlockMeta,
     BlockSeries, BlockStats, ChunkData, CompactionMeta, Compactor, ParseBlockIdError, RetentionPolicy,
 };
+pub use block::{write_block_with, BlockEncoding, COLD_RUN_MAX_SAMPLES};

@@ -13,13 +13,19 @@
 //! samples decoded into one buffer, sorted and deduplicated by timestamp, the
 //! first source in the series' chunk order winning a tie (in-order data before
 //! out-of-order data).
+//!
+//! Blocks may hold cold chunks (`chunkenc::cold`, runs of up to
+//! `block::COLD_RUN_MAX_SAMPLES` samples): an iterator decodes such a run into
+//! two column buffers it owns and reuses for every cold chunk of the series,
+//! and seeks in it by binary search. Remote read gets them re-encoded as XOR
+//! chunks ([`Series::chunks`]), the only float encoding Prometheus reads.
 
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::block::{Block, BlockChunk};
-use crate::chunkenc::{ChunkError, XorChunk, XorIterator};
+use crate::chunkenc::{cold_decode, ChunkError, CodecError, Encoding, XorChunk, XorIterator};
 use crate::error::Error;
 use crate::head::{ChunkSnap, Head, SnapBytes};
 use crate::index::{label_names_for, label_values_for};
@@ -253,8 +259,10 @@ impl Series {
             Mode::Chunks {
                 chunks: &self.chunks,
                 next: 0,
-                it: XorIterator::default(),
-                active: false,
+                cursor: Cursor::Idle,
+                ts: Vec::new(),
+                vs: Vec::new(),
+                err: None,
             }
         };
         SeriesIter {
@@ -265,75 +273,161 @@ impl Series {
     }
 
     /// The series' data as XOR chunks overlapping the range, for remote read.
-    /// Disjoint chunks are returned as stored (they may hold samples just
-    /// outside the range, as Prometheus's do); overlapping data is merged and
-    /// re-encoded in chunks of up to 120 samples, restricted to the range.
+    /// Disjoint XOR chunks are returned as stored (they may hold samples just
+    /// outside the range, as Prometheus's do); cold chunks are decoded and
+    /// re-encoded as XOR chunks of up to 120 samples within the range, and so
+    /// is overlapping data after merging. A chunk that fails to decode is
+    /// logged and left out.
     pub fn chunks(&self) -> Vec<RawChunk> {
-        if !self.overlapping {
-            return self
-                .chunks
-                .iter()
-                .map(|c| RawChunk {
+        let mut out = Vec::new();
+        if self.overlapping {
+            let (samples, err) = merge(&self.chunks, self.mint, self.maxt);
+            if let Some(e) = err {
+                tracing::error!(series = %self.labels, error = %e, "corrupt chunk in remote-read");
+            }
+            push_xor_chunks(&samples, &mut out);
+            return out;
+        }
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        let mut samples = Vec::new();
+        for c in &self.chunks {
+            if chunk_encoding(c) == Encoding::Xor {
+                out.push(RawChunk {
                     min_time_ms: c.min_t,
                     max_time_ms: c.max_t,
                     data: Arc::from(c.bytes.as_slice()),
-                })
-                .collect();
+                });
+                continue;
+            }
+            ts.clear();
+            vs.clear();
+            if let Err(e) = decode_chunk(c, &mut ts, &mut vs) {
+                tracing::error!(series = %self.labels, error = %e, "corrupt chunk in remote-read");
+                continue;
+            }
+            samples.clear();
+            samples.extend(
+                ts.iter()
+                    .zip(&vs)
+                    .map(|(t, v)| (*t, *v))
+                    .filter(|(t, _)| *t >= self.mint && *t <= self.maxt),
+            );
+            push_xor_chunks(&samples, &mut out);
         }
-        let (samples, _) = merge(&self.chunks, self.mint, self.maxt);
-        samples
-            .chunks(120)
-            .filter_map(|part| {
-                let (first, last) = (part.first()?, part.last()?);
-                let mut c = XorChunk::new();
-                for &(t, v) in part {
-                    c.append(t, v);
-                }
-                Some(RawChunk {
-                    min_time_ms: first.0,
-                    max_time_ms: last.0,
-                    data: Arc::from(c.into_bytes()),
-                })
-            })
-            .collect()
+        out
     }
 }
 
+/// Appends `samples` (sorted, unique timestamps) as XOR chunks of up to 120 samples.
+fn push_xor_chunks(samples: &[(i64, f64)], out: &mut Vec<RawChunk>) {
+    for part in samples.chunks(120) {
+        let (Some(first), Some(last)) = (part.first(), part.last()) else {
+            continue;
+        };
+        let mut c = XorChunk::new();
+        for &(t, v) in part {
+            c.append(t, v);
+        }
+        out.push(RawChunk {
+            min_time_ms: first.0,
+            max_time_ms: last.0,
+            data: Arc::from(c.into_bytes()),
+        });
+    }
+}
+
+/// How a chunk's bytes are encoded: head chunks are always XOR.
+fn chunk_encoding(c: &ChunkSnap) -> Encoding {
+    match &c.bytes {
+        SnapBytes::Heap(_) => Encoding::Xor,
+        SnapBytes::File(b) => b.encoding(),
+    }
+}
+
+/// Appends all samples of one chunk, of any float encoding, to `ts`/`vs`.
+fn decode_chunk(c: &ChunkSnap, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), SampleError> {
+    match chunk_encoding(c) {
+        Encoding::Xor => {
+            let mut it = XorIterator::new(c.bytes.as_slice());
+            while it.next() {
+                let (t, v) = it.at();
+                ts.push(t);
+                vs.push(v);
+            }
+            it.err().map_or(Ok(()), |e| Err(e.clone().into()))
+        }
+        Encoding::Cold => {
+            cold_decode(c.bytes.as_slice(), ts, vs).map_err(|e| SampleError::Cold(Arc::new(e)))
+        }
+        other => Err(SampleError::Unsupported(other)),
+    }
+}
+
+/// Why a series' samples could not all be read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SampleError {
+    /// A corrupt XOR chunk.
+    #[error(transparent)]
+    Xor(#[from] ChunkError),
+    /// A corrupt cold chunk.
+    #[error("corrupt cold chunk: {0}")]
+    Cold(#[source] Arc<CodecError>),
+    /// A chunk whose encoding holds no float samples we can read (histograms).
+    #[error("cannot read chunks of encoding {0:?} as float samples")]
+    Unsupported(Encoding),
+}
+
 /// Decodes overlapping chunks into one sorted, deduplicated sample list within `[mint, maxt]`.
-fn merge(chunks: &[ChunkSnap], mint: i64, maxt: i64) -> (Vec<(i64, f64)>, Option<ChunkError>) {
+fn merge(chunks: &[ChunkSnap], mint: i64, maxt: i64) -> (Vec<(i64, f64)>, Option<SampleError>) {
     // (t, priority, v): in-order data wins ties, then earlier chunks.
     let mut all: Vec<(i64, usize, f64)> = Vec::new();
     let mut err = None;
-    let mut it = XorIterator::default();
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
     for (i, c) in chunks.iter().enumerate() {
         let priority = if c.out_of_order { chunks.len() + i } else { i };
-        it.reset(c.bytes.as_slice());
-        while it.next() {
-            let (t, v) = it.at();
-            if t >= mint && t <= maxt {
-                all.push((t, priority, v));
-            }
+        ts.clear();
+        vs.clear();
+        // A chunk failing midway keeps the samples before the failure (XOR).
+        if let Err(e) = decode_chunk(c, &mut ts, &mut vs) {
+            err.get_or_insert(e);
         }
-        if let Some(e) = it.err() {
-            err.get_or_insert_with(|| e.clone());
-        }
+        all.extend(
+            ts.iter()
+                .zip(&vs)
+                .filter(|(t, _)| **t >= mint && **t <= maxt)
+                .map(|(t, v)| (*t, priority, *v)),
+        );
     }
     all.sort_by_key(|&(t, p, _)| (t, p));
     all.dedup_by_key(|s| s.0);
     (all.into_iter().map(|(t, _, v)| (t, v)).collect(), err)
 }
 
+/// What a non-merging iterator is reading now.
+enum Cursor<'a> {
+    /// Between chunks.
+    Idle,
+    /// An XOR chunk, streamed.
+    Xor(XorIterator<'a>),
+    /// A cold chunk decoded into the iterator's buffers; the next index to read.
+    Cold(usize),
+}
+
 enum Mode<'a> {
     Chunks {
         chunks: &'a [ChunkSnap],
         next: usize,
-        it: XorIterator<'a>,
-        active: bool,
+        cursor: Cursor<'a>,
+        /// Decoded cold run, reused for each cold chunk.
+        ts: Vec<i64>,
+        vs: Vec<f64>,
+        err: Option<SampleError>,
     },
     Merged {
         samples: Vec<(i64, f64)>,
         pos: usize,
-        err: Option<ChunkError>,
+        err: Option<SampleError>,
     },
 }
 
@@ -347,15 +441,32 @@ pub struct SeriesIter<'a> {
 
 impl SeriesIter<'_> {
     /// Why iteration stopped before the end of the data, if it did.
-    pub fn err(&self) -> Option<&ChunkError> {
+    pub fn err(&self) -> Option<&SampleError> {
         match &self.mode {
-            Mode::Chunks { it, .. } => it.err(),
-            Mode::Merged { err, .. } => err.as_ref(),
+            Mode::Chunks { err, .. } | Mode::Merged { err, .. } => err.as_ref(),
         }
     }
 
     /// Advances to the first sample at or after `t` (ms) and returns it.
     pub fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
+        match &mut self.mode {
+            Mode::Chunks {
+                cursor: Cursor::Cold(pos),
+                ts,
+                ..
+            } => {
+                // Timestamps in a run are sorted: jump instead of stepping.
+                *pos += ts
+                    .get(*pos..)
+                    .map_or(0, |rest| rest.partition_point(|x| *x < t));
+            }
+            Mode::Merged { samples, pos, .. } => {
+                *pos += samples
+                    .get(*pos..)
+                    .map_or(0, |rest| rest.partition_point(|s| s.0 < t));
+            }
+            Mode::Chunks { .. } => {}
+        }
         loop {
             let s = self.next()?;
             if s.0 >= t {
@@ -374,29 +485,65 @@ impl Iterator for SeriesIter<'_> {
             Mode::Chunks {
                 chunks,
                 next,
-                it,
-                active,
+                cursor,
+                ts,
+                vs,
+                err,
             } => loop {
-                if *active && it.next() {
-                    let (t, v) = it.at();
+                let sample = match cursor {
+                    Cursor::Xor(it) => {
+                        if it.next() {
+                            Some(it.at())
+                        } else {
+                            if let Some(e) = it.err() {
+                                *err = Some(e.clone().into());
+                            }
+                            None
+                        }
+                    }
+                    Cursor::Cold(pos) => {
+                        let s = ts.get(*pos).zip(vs.get(*pos)).map(|(t, v)| (*t, *v));
+                        *pos += 1;
+                        s
+                    }
+                    Cursor::Idle => None,
+                };
+                if let Some((t, v)) = sample {
                     if t < self.mint {
                         continue;
                     }
                     if t > self.maxt {
                         // Chunks are disjoint and sorted: nothing later is in range.
-                        *active = false;
+                        *cursor = Cursor::Idle;
                         *next = chunks.len();
                         return None;
                     }
                     return Some((t, v));
                 }
-                if *active && it.err().is_some() {
+                if err.is_some() {
                     return None;
                 }
                 let c = chunks.get(*next)?;
                 *next += 1;
-                it.reset(c.bytes.as_slice());
-                *active = true;
+                match chunk_encoding(c) {
+                    // The common case: head chunks and XOR blocks; the
+                    // iterator is reset onto the new bytes, not rebuilt.
+                    Encoding::Xor => match cursor {
+                        Cursor::Xor(it) => it.reset(c.bytes.as_slice()),
+                        _ => *cursor = Cursor::Xor(XorIterator::new(c.bytes.as_slice())),
+                    },
+                    _ => {
+                        ts.clear();
+                        vs.clear();
+                        *cursor = Cursor::Idle;
+                        if let Err(e) = decode_chunk(c, ts, vs) {
+                            *err = Some(e);
+                            return None;
+                        }
+                        // Skip the run's samples before the range in one search.
+                        *cursor = Cursor::Cold(ts.partition_point(|x| *x < self.mint));
+                    }
+                }
             },
             Mode::Merged { samples, pos, .. } => {
                 let s = samples.get(*pos).copied()?;

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use promlite_tsdb::chunkenc::XorIterator;
 use promlite_tsdb::{open_blocks, write_block, BlockMeta, ChunkData, Compactor, Labels, Matcher};
 
 const H: i64 = 3600 * 1000;
@@ -46,12 +45,11 @@ fn read_all(dir: &Path) -> BTreeMap<String, Vec<(i64, f64)>> {
             .unwrap()
         {
             let entry = out.entry(s.labels.to_string()).or_default();
+            let (mut ts, mut vs) = (Vec::new(), Vec::new());
             for c in &s.chunks {
-                let mut it = XorIterator::new(c.bytes.data());
-                while it.next() {
-                    entry.push(it.at());
-                }
+                c.decode_into(&mut ts, &mut vs).unwrap();
             }
+            entry.extend(ts.into_iter().zip(vs));
         }
     }
     out

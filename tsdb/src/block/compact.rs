@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::merge::ChunkIn;
 use super::reader::Block;
 use super::writer::BlockBuilder;
-use super::{BlockError, BlockId, BlockMeta};
+use super::{BlockEncoding, BlockError, BlockId, BlockMeta};
 use crate::index::ChunkMeta;
 use crate::labels::Labels;
 
@@ -25,11 +25,13 @@ const MAX_BLOCK_RANGE_MS: i64 = 31 * 24 * 3600 * 1000;
 #[derive(Debug, Clone)]
 pub struct Compactor {
     ranges: Vec<i64>,
+    encoding: BlockEncoding,
 }
 
 impl Compactor {
     /// Ranges `block_range_ms × 3^k` (ms) while they stay within 10% of
-    /// `retention_ms` and 31 days; always at least the base range.
+    /// `retention_ms` and 31 days; always at least the base range. Merged
+    /// blocks are written as [`BlockEncoding::Cold`] (see [`Compactor::with_encoding`]).
     pub fn new(block_range_ms: i64, retention_ms: i64) -> Self {
         let max = (retention_ms / 10).min(MAX_BLOCK_RANGE_MS);
         let base = block_range_ms.max(1);
@@ -39,7 +41,16 @@ impl Compactor {
             ranges.push(next);
             r = next;
         }
-        Compactor { ranges }
+        Compactor {
+            ranges,
+            encoding: BlockEncoding::default(),
+        }
+    }
+
+    /// Writes merged blocks' chunks as `encoding` (their parents may use either).
+    pub fn with_encoding(mut self, encoding: BlockEncoding) -> Self {
+        self.encoding = encoding;
+        self
     }
 
     /// The block ranges in use, ascending (ms).
@@ -85,7 +96,7 @@ impl Compactor {
         let (Some(min_time), Some(max_time)) = (min_time, max_time) else {
             return Err(BlockError::Invalid("nothing to compact".into()));
         };
-        let mut builder = BlockBuilder::new(parent, min_time, max_time)?;
+        let mut builder = BlockBuilder::new(parent, min_time, max_time, self.encoding)?;
         let mut cursors = blocks
             .iter()
             .map(|b| Cursor::new(b))

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::chunkenc::CodecError;
+use crate::chunkenc::{CodecError, Encoding};
 use crate::chunks::ChunkFileError;
 use crate::index::IndexError;
 
@@ -43,6 +43,16 @@ pub enum BlockError {
         /// The decoder's complaint.
         #[source]
         source: CodecError,
+    },
+    /// One chunk read on its own could not be decoded: its encoding holds no
+    /// float samples (`source` is `None`) or its bytes are corrupt.
+    #[error("chunk of encoding {encoding:?} cannot be decoded")]
+    Undecodable {
+        /// The chunk's encoding.
+        encoding: Encoding,
+        /// The decoder's complaint, if it got to decode.
+        #[source]
+        source: Option<CodecError>,
     },
     /// The caller handed the writer data that does not fit the block.
     #[error("invalid block input: {0}")]

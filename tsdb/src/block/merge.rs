@@ -12,7 +12,8 @@
 
 use std::borrow::Cow;
 
-use crate::chunkenc::{cold_decode, CodecError, Encoding, XorChunk, XorIterator};
+use super::encoding::xor_chunks;
+use crate::chunkenc::{cold_decode, CodecError, Encoding, XorIterator};
 
 /// Samples per re-encoded chunk, as in the head.
 pub(crate) const SAMPLES_PER_CHUNK: usize = 120;
@@ -83,7 +84,7 @@ fn flush_run<'a>(
     for (rank, c) in run.drain(..) {
         ts.clear();
         vs.clear();
-        decode(c.encoding, &c.data, &mut ts, &mut vs)?;
+        decode_into(c.encoding, &c.data, &mut ts, &mut vs)?;
         samples.extend(ts.iter().zip(&vs).map(|(t, v)| (*t, rank, *v)));
     }
     samples.sort_by_key(|(t, rank, _)| (*t, *rank));
@@ -93,28 +94,14 @@ fn flush_run<'a>(
             deduped.push((t, v));
         }
     }
-    for part in deduped.chunks(SAMPLES_PER_CHUNK) {
-        let mut chunk = XorChunk::new();
-        for (t, v) in part {
-            chunk
-                .try_append(*t, *v)
-                .map_err(|e| MergeError::Decode(e.into()))?;
-        }
-        if let (Some((min_time, _)), Some((max_time, _))) = (part.first(), part.last()) {
-            out.push(ChunkIn {
-                min_time: *min_time,
-                max_time: *max_time,
-                encoding: Encoding::Xor,
-                data: Cow::Owned(chunk.into_bytes()),
-            });
-        }
-    }
+    let (ts, vs): (Vec<i64>, Vec<f64>) = deduped.into_iter().unzip();
+    out.extend(xor_chunks(&ts, &vs)?);
     Ok(())
 }
 
 /// Appends the samples of one chunk to `ts`/`vs`: XOR and cold chunks are
 /// decoded, anything else cannot be merged.
-fn decode(
+pub(crate) fn decode_into(
     encoding: Encoding,
     data: &[u8],
     ts: &mut Vec<i64>,
@@ -154,6 +141,7 @@ pub(crate) fn sample_count(encoding: Encoding, data: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chunkenc::XorChunk;
 
     fn xor(samples: &[(i64, f64)]) -> ChunkIn<'static> {
         let mut c = XorChunk::new();

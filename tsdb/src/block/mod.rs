@@ -2,7 +2,8 @@
 //!
 //! A block is `meta.json` + `index` + `chunks/` (format in
 //! `docs/format/block.md` and `docs/format/index.md`). This module writes
-//! blocks ([`write_block`], from the head's series), opens them
+//! blocks ([`write_block_with`], from the head's series, in the database's
+//! [`BlockEncoding`]: XOR chunks or cold runs), opens them
 //! ([`Block::open`], [`open_blocks`]) and answers selects against them,
 //! merges them ([`Compactor`]) and deletes old ones ([`apply_retention`]).
 //!
@@ -12,6 +13,7 @@
 //! waits for the last `Arc<Block>`).
 
 mod compact;
+mod encoding;
 mod error;
 mod id;
 mod merge;
@@ -21,9 +23,10 @@ mod retention;
 mod writer;
 
 pub use compact::Compactor;
+pub use encoding::{BlockEncoding, COLD_RUN_MAX_SAMPLES};
 pub use error::BlockError;
 pub use id::{BlockId, ParseBlockIdError};
 pub use meta::{BlockDesc, BlockMeta, BlockStats, CompactionMeta, META_FILE, META_VERSION};
 pub use reader::{open_blocks, Block, BlockChunk, BlockSeries};
 pub use retention::{apply as apply_retention, expired as expired_blocks, RetentionPolicy};
-pub use writer::{write_block, ChunkData};
+pub use writer::{write_block, write_block_with, ChunkData};

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::merge::{decode_into, MergeError};
 use super::writer::{CHUNKS_DIR, INDEX_FILE};
 use super::{BlockError, BlockId, BlockMeta};
 use crate::chunks::{ChunkBytes, ChunkReader, ChunkRef};
@@ -56,6 +57,21 @@ pub struct BlockChunk {
     pub max_time: i64,
     /// The encoded samples (checksum already verified).
     pub bytes: ChunkBytes,
+}
+
+impl BlockChunk {
+    /// Appends the chunk's samples (timestamps in ms) to `ts`/`vs`, whether
+    /// it is an XOR chunk or a cold run.
+    pub fn decode_into(&self, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), BlockError> {
+        let encoding = self.bytes.encoding();
+        decode_into(encoding, self.bytes.data(), ts, vs).map_err(|e| BlockError::Undecodable {
+            encoding,
+            source: match e {
+                MergeError::Unsupported(_) => None,
+                MergeError::Decode(source) => Some(source),
+            },
+        })
+    }
 }
 
 impl Block {

@@ -12,8 +12,12 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::encoding::reencode;
 use super::merge::{merge_chunks, sample_count, ChunkIn, MergeError, SAMPLES_PER_CHUNK};
-use super::{BlockDesc, BlockError, BlockId, BlockMeta, BlockStats, CompactionMeta, META_VERSION};
+use super::{
+    BlockDesc, BlockEncoding, BlockError, BlockId, BlockMeta, BlockStats, CompactionMeta,
+    META_VERSION,
+};
 use crate::chunkenc::{Encoding, XorChunk};
 use crate::chunks::{ChunkWriter, DEFAULT_MAX_SEGMENT_BYTES};
 use crate::index::{write_index, ChunkMeta};
@@ -59,22 +63,36 @@ impl ChunkData {
     }
 }
 
-/// Writes a level-1 block holding `series` into a new directory under
-/// `parent` and returns its meta.
-///
-/// The block covers `[min_time, max_time)` (ms, end exclusive); every chunk
-/// must lie inside it. Series may come in any order and must be unique;
-/// series without chunks are skipped. A series' chunks may overlap (e.g.
-/// in-order and out-of-order head chunks): overlapping XOR chunks are merged
-/// into fresh chunks of at most 120 samples, the chunk given first winning on
-/// equal timestamps (pass in-order chunks before out-of-order ones).
+/// Writes a level-1 block of Prometheus-compatible XOR chunks holding `series`
+/// into a new directory under `parent` and returns its meta; see
+/// [`write_block_with`], which this calls with [`BlockEncoding::Xor`].
 pub fn write_block(
     parent: &Path,
     min_time: i64,
     max_time: i64,
     series: impl IntoIterator<Item = (Labels, Vec<ChunkData>)>,
 ) -> Result<BlockMeta, BlockError> {
-    let mut b = BlockBuilder::new(parent, min_time, max_time)?;
+    write_block_with(parent, min_time, max_time, BlockEncoding::Xor, series)
+}
+
+/// Writes a level-1 block holding `series`, its chunks re-encoded as
+/// `encoding`, into a new directory under `parent` and returns its meta.
+///
+/// The block covers `[min_time, max_time)` (ms, end exclusive); every chunk
+/// must lie inside it. Series may come in any order and must be unique;
+/// series without chunks are skipped. A series' chunks may overlap (e.g.
+/// in-order and out-of-order head chunks): overlapping chunks are merged,
+/// the chunk given first winning on equal timestamps (pass in-order chunks
+/// before out-of-order ones). Then the series' samples are written as XOR
+/// chunks of at most 120 samples or as cold runs (see [`BlockEncoding`]).
+pub fn write_block_with(
+    parent: &Path,
+    min_time: i64,
+    max_time: i64,
+    encoding: BlockEncoding,
+    series: impl IntoIterator<Item = (Labels, Vec<ChunkData>)>,
+) -> Result<BlockMeta, BlockError> {
+    let mut b = BlockBuilder::new(parent, min_time, max_time, encoding)?;
     for (labels, chunks) in series {
         let chunks = chunks
             .into_iter()
@@ -97,6 +115,7 @@ pub(crate) struct BlockBuilder {
     id: BlockId,
     min_time: i64,
     max_time: i64,
+    encoding: BlockEncoding,
     chunks: Option<ChunkWriter>,
     series: Vec<(Labels, Vec<ChunkMeta>)>,
     stats: BlockStats,
@@ -104,8 +123,14 @@ pub(crate) struct BlockBuilder {
 }
 
 impl BlockBuilder {
-    /// Starts a block covering `[min_time, max_time)` under `parent`.
-    pub(crate) fn new(parent: &Path, min_time: i64, max_time: i64) -> Result<Self, BlockError> {
+    /// Starts a block covering `[min_time, max_time)` under `parent` whose
+    /// chunks are written as `encoding`.
+    pub(crate) fn new(
+        parent: &Path,
+        min_time: i64,
+        max_time: i64,
+        encoding: BlockEncoding,
+    ) -> Result<Self, BlockError> {
         if min_time >= max_time {
             return Err(BlockError::Invalid(format!(
                 "empty block range [{min_time}, {max_time})"
@@ -120,6 +145,7 @@ impl BlockBuilder {
             id,
             min_time,
             max_time,
+            encoding,
             chunks: None,
             series: Vec::new(),
             stats: BlockStats::default(),
@@ -132,7 +158,8 @@ impl BlockBuilder {
         Ok(b)
     }
 
-    /// Writes one series' chunks (merging overlaps) and remembers their metas.
+    /// Writes one series' chunks (merging overlaps, re-encoding them in the
+    /// block's encoding) and remembers their metas.
     pub(crate) fn add_series(
         &mut self,
         labels: Labels,
@@ -149,16 +176,18 @@ impl BlockBuilder {
                 c.min_time, c.max_time, self.min_time, self.max_time
             )));
         }
-        let chunks = merge_chunks(chunks).map_err(|e| match e {
-            MergeError::Unsupported(enc) => BlockError::Invalid(format!(
-                "series {labels}: cannot merge overlapping chunks of encoding {enc:?}"
-            )),
-            MergeError::Decode(source) => BlockError::Chunk {
-                block: self.id.to_string(),
-                series: labels.to_string(),
-                source,
-            },
-        })?;
+        let chunks = merge_chunks(chunks)
+            .and_then(|c| reencode(self.encoding, c))
+            .map_err(|e| match e {
+                MergeError::Unsupported(enc) => BlockError::Invalid(format!(
+                    "series {labels}: cannot merge or re-encode chunks of encoding {enc:?}"
+                )),
+                MergeError::Decode(source) => BlockError::Chunk {
+                    block: self.id.to_string(),
+                    series: labels.to_string(),
+                    source,
+                },
+            })?;
         let writer = self
             .chunks
             .as_mut()

@@ -4,7 +4,8 @@
 //! Order of one head truncation (Prometheus `DB.Compact` / `Head.Truncate`):
 //! (1) raise the head's oldest appendable time to the end of the range, so no
 //! new sample can land in it; (2) write the range's data as a block
-//! (`<ulid>.tmp`, fsynced, renamed, by `block::write_block`); (3) open it and
+//! (`<ulid>.tmp`, fsynced, renamed, by `block::write_block_with`, in the
+//! configured block encoding); (3) open it and
 //! add it to the block list, so queries see it; (4) drop the range from the
 //! head; (5) cut the WAL segment and checkpoint everything before it, keeping
 //! only live series and samples from the range end on. A crash between any two
@@ -17,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::DbInner;
-use crate::block::{apply_retention, write_block, Block, RetentionPolicy};
+use crate::block::{apply_retention, write_block_with, Block, RetentionPolicy};
 use crate::error::Error;
 use crate::wal::{write_checkpoint, SegmentNo};
 
@@ -84,8 +85,8 @@ impl DbInner {
         let series = refs
             .into_iter()
             .filter_map(|r| self.head.block_series(r, mint, maxt));
-        let meta =
-            write_block(&self.dir, mint, maxt, series).map_err(|e| block_err(&self.dir, e))?;
+        let meta = write_block_with(&self.dir, mint, maxt, self.opts.block_encoding, series)
+            .map_err(|e| block_err(&self.dir, e))?;
         let block_dir = self.dir.join(meta.ulid.to_string());
         // (3) Queries see the block.
         let block = Block::open(&block_dir).map_err(|e| block_err(&block_dir, e))?;
@@ -155,7 +156,8 @@ impl DbInner {
                 let series = refs
                     .into_iter()
                     .filter_map(|r| self.head.block_series(r, mint, end));
-                write_block(dir, mint, end, series).map_err(|e| block_err(dir, e))?;
+                write_block_with(dir, mint, end, self.opts.block_encoding, series)
+                    .map_err(|e| block_err(dir, e))?;
             }
         }
         Ok(())

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::block::{open_blocks, Block, Compactor};
+use crate::block::{open_blocks, Block, BlockEncoding, Compactor};
 use crate::chunks::ChunkStore;
 use crate::error::Error;
 use crate::head::{Appender, Head, HeadOptions, LabelLimits};
@@ -63,6 +63,10 @@ pub struct Options {
     pub label_limits: LabelLimits,
     /// A WAL segment is closed and a new one started past this size (bytes). Default 128 MiB.
     pub wal_segment_bytes: u64,
+    /// How blocks written from now on (head truncation, snapshots, compaction)
+    /// encode their chunks; existing blocks of either encoding stay readable.
+    /// Default [`BlockEncoding::Cold`].
+    pub block_encoding: BlockEncoding,
 }
 
 impl Default for Options {
@@ -75,6 +79,7 @@ impl Default for Options {
             fsync: FsyncPolicy::default(),
             label_limits: LabelLimits::default(),
             wal_segment_bytes: 128 << 20,
+            block_encoding: BlockEncoding::default(),
         }
     }
 }
@@ -242,7 +247,8 @@ impl Db {
             next_segment,
             opts.wal_segment_bytes,
         )?);
-        let compactor = Compactor::new(opts.block_range_ms, opts.retention_ms);
+        let compactor = Compactor::new(opts.block_range_ms, opts.retention_ms)
+            .with_encoding(opts.block_encoding);
         let inner = Arc::new(DbInner {
             dir,
             opts,
