@@ -1,4 +1,4 @@
-//! `agg(range_fn(selector))` is evaluated in one fused pass (on two threads
+//! `agg(selector)` and `agg(range_fn(selector))` are evaluated in one fused pass (on two threads
 //! for many series); it must agree with the general path, which `* 1` forces.
 
 use promlite_promql::{Engine, Labels, MemStorage, Value};
@@ -53,7 +53,12 @@ fn fused_matches_general_path() {
         "group by (x)",
         "sum",
     ] {
-        for f in ["rate(m_total[2m])", "max_over_time(m_total[3m])"] {
+        for f in [
+            "rate(m_total[2m])",
+            "max_over_time(m_total[3m])",
+            "m_total",
+            "m_total offset 1m",
+        ] {
             let fused = matrix(
                 e.range_query(&s, &format!("{agg} ({f})"), 0, 1_170_000, 60_000)
                     .unwrap()

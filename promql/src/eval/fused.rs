@@ -1,6 +1,6 @@
-//! Aggregation fused with a range function over a selector:
-//! `sum by (job) (rate(http_requests_total[5m]))`, the most common dashboard
-//! query shape.
+//! Aggregation fused with its input when that input is a selector or a range
+//! function over a selector: `sum by (job) (rate(http_requests_total[5m]))`
+//! and `count(up)`, the most common dashboard query shapes.
 //!
 //! Instead of materialising one output series per input series and grouping
 //! them afterwards, each series' range-function output is folded into its
@@ -18,6 +18,7 @@ use promql_parser::parser::{AggregateExpr, Expr};
 use super::aggregate::{Acc, Grouping};
 use super::functions::{range_argument, unparen};
 use super::range_fn::SeriesSink;
+use super::selectors::SelectorValue;
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
 use crate::functions::{lookup, Implementation};
@@ -75,7 +76,7 @@ impl SeriesSink for GroupFold<'_> {
 }
 
 impl Evaluator<'_> {
-    /// Evaluates `agg(range_fn(selector[range]))` in one pass when the shape
+    /// Evaluates `agg(selector)` or `agg(range_fn(selector[range]))` in one pass when the shape
     /// allows it; `None` sends the caller down the general path.
     pub(crate) fn try_eval_fused(
         &mut self,
@@ -91,6 +92,18 @@ impl Evaluator<'_> {
         {
             return Ok(None);
         }
+        let grouping = Grouping::new(agg.modifier.as_ref());
+        let make_fold = || GroupFold {
+            op,
+            grouping: &grouping,
+            steps: grid,
+            index: HashMap::new(),
+            groups: Vec::new(),
+        };
+        if let Expr::VectorSelector(vs) = unparen(&agg.expr) {
+            let fold = self.run_vector_selector(vs, grid, SelectorValue::Sample, &make_fold)?;
+            return Ok(Some(Val::Vector(finish(fold, op, grid, false))));
+        }
         let Expr::Call(call) = unparen(&agg.expr) else {
             return Ok(None);
         };
@@ -105,36 +118,37 @@ impl Evaluator<'_> {
             return Ok(None);
         };
         let prepared = self.prepare_range_call(spec, kernel, args, grid)?;
-        let grouping = Grouping::new(agg.modifier.as_ref());
-        let fold = self.run_range_selector(&prepared, ms, grid, &|| GroupFold {
+        let fold = self.run_range_selector(&prepared, ms, grid, &make_fold)?;
+        Ok(Some(Val::Vector(finish(
+            fold,
             op,
-            grouping: &grouping,
-            steps: grid,
-            index: HashMap::new(),
-            groups: Vec::new(),
-        })?;
-        let drops_name = !spec.keeps_metric_name;
-        let out = fold
-            .groups
-            .into_iter()
-            .filter_map(|(key, accs)| {
-                let points: Vec<FPoint> = accs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| a.is_set())
-                    .map(|(i, a)| FPoint {
-                        t: grid.t(i),
-                        f: a.result(op),
-                    })
-                    .collect();
-                let drop_name = drops_name && key.has(METRIC_NAME);
-                (!points.is_empty()).then_some(StepSeries {
-                    metric: key,
-                    drop_name,
-                    points,
-                })
-            })
-            .collect();
-        Ok(Some(Val::Vector(out)))
+            grid,
+            !spec.keeps_metric_name,
+        ))))
     }
+}
+
+/// The aggregated series, groups in first-seen order; `drops_name` when the
+/// inner function drops the metric name (kept until the end of the query).
+fn finish(fold: GroupFold<'_>, op: TokenId, grid: Grid, drops_name: bool) -> Vec<StepSeries> {
+    fold.groups
+        .into_iter()
+        .filter_map(|(key, accs)| {
+            let points: Vec<FPoint> = accs
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.is_set())
+                .map(|(i, a)| FPoint {
+                    t: grid.t(i),
+                    f: a.result(op),
+                })
+                .collect();
+            let drop_name = drops_name && key.has(METRIC_NAME);
+            (!points.is_empty()).then_some(StepSeries {
+                metric: key,
+                drop_name,
+                points,
+            })
+        })
+        .collect()
 }

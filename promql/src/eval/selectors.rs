@@ -9,7 +9,7 @@
 
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
-use super::range_fn::{in_two_halves, output_capacity};
+use super::range_fn::{in_two_halves, output_capacity, Collect, SeriesSink};
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
 use crate::extended_range::MODE_LABEL;
@@ -249,7 +249,7 @@ fn instant_points(buf: &[FPoint], grid: Grid, win: &Windows, what: SelectorValue
 
 /// What an instant selector yields per step.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum SelectorValue {
+pub(crate) enum SelectorValue {
     /// The sample's value.
     Sample,
     /// The sample's timestamp, in seconds.
@@ -298,6 +298,22 @@ impl<'a> Evaluator<'a> {
         grid: Grid,
         what: SelectorValue,
     ) -> Result<Vec<StepSeries>, QueryError> {
+        let collect = || Collect {
+            series: Vec::new(),
+            keeps_name: true,
+        };
+        Ok(self.run_vector_selector(vs, grid, what, &collect)?.series)
+    }
+
+    /// Evaluates an instant vector selector into sinks made by `make_sink`
+    /// (one per worker), series in storage order.
+    pub(crate) fn run_vector_selector<S: SeriesSink>(
+        &mut self,
+        vs: &VectorSelector,
+        grid: Grid,
+        what: SelectorValue,
+        make_sink: &(dyn Fn() -> S + Sync),
+    ) -> Result<S, QueryError> {
         let (matchers, mode) = selector_matchers(vs)?;
         let lookback = duration_ms(self.opts.lookback_delta).max(1);
         let win = Windows {
@@ -314,34 +330,29 @@ impl<'a> Evaluator<'a> {
         let (mint, maxt) = win.select_bounds(grid);
         let selected = self.storage.select(&matchers, mint, maxt)?;
         let interrupt = self.interrupt();
-        let work =
-            |chunk: &[Box<dyn StorageSeries + '_>]| -> Result<(Vec<StepSeries>, u64), QueryError> {
-                let mut out = Vec::with_capacity(chunk.len());
-                let mut loaded = 0u64;
-                let mut buf = Vec::new();
-                for s in chunk {
-                    interrupt.check()?;
-                    buf.clear();
-                    s.read_floats(&mut buf)?;
-                    loaded += buf.len() as u64;
-                    let points = instant_points(&buf, grid, &win, what);
-                    if !points.is_empty() {
-                        out.push(StepSeries {
-                            metric: s.labels().clone(),
-                            drop_name: false,
-                            points,
-                        });
-                    }
+        let work = |chunk: &[Box<dyn StorageSeries + '_>]| -> Result<(S, u64), QueryError> {
+            let mut sink = make_sink();
+            let mut loaded = 0u64;
+            let mut buf = Vec::new();
+            for s in chunk {
+                interrupt.check()?;
+                buf.clear();
+                s.read_floats(&mut buf)?;
+                loaded += buf.len() as u64;
+                let points = instant_points(&buf, grid, &win, what);
+                if !points.is_empty() {
+                    sink.accept(s.labels(), points);
                 }
-                Ok((out, loaded))
-            };
-        let ((mut out, mut loaded), second) = in_two_halves(selected, &work)?;
+            }
+            Ok((sink, loaded))
+        };
+        let ((mut sink, mut loaded), second) = in_two_halves(selected, &work)?;
         if let Some((more, more_loaded)) = second {
-            out.extend(more);
+            sink.merge(more);
             loaded += more_loaded;
         }
         self.stats.samples_loaded += loaded;
-        Ok(out)
+        Ok(sink)
     }
 
     /// Selects the series of a matrix selector covering every window of the grid.
