@@ -9,6 +9,9 @@
 //! included. Both sides are read through remote-read, so the comparison is
 //! raw samples, not PromQL.
 //!
+//! A second test points a Prometheus's `remote_read` at promlite and checks that
+//! PromQL through Prometheus sees promlite's samples and stale markers.
+//!
 //! Needs Debian's `prometheus` and `prometheus-node-exporter` (`.ci/run` installs
 //! them); skips with a message when they are absent.
 #![allow(
