@@ -513,8 +513,8 @@ impl Evaluator<'_> {
                         .collect(),
                 ))
             }
-            _ => Err(QueryError::execution(
-                "function is not supported by this engine yet (issue 4)",
+            EngineFunction::StartTimestamp => Err(QueryError::execution(
+                "start_timestamp() needs sample start timestamps, which the storage does not keep",
             )),
         }
     }
