@@ -9,8 +9,6 @@
 //! NaN). Matrix-selector inputs with many series are split over two threads:
 //! series are independent, and the output keeps storage order.
 
-use std::collections::VecDeque;
-
 use super::selectors::{read_range_samples, Slider, Windows};
 use super::{Grid, Interrupt, StepSeries};
 use crate::error::QueryError;
@@ -189,30 +187,34 @@ impl RangeApply<'_> {
             Extreme::Max => a >= b,
             Extreme::Min => a <= b,
         };
-        let mut out = Vec::new();
-        let mut queue: VecDeque<usize> = VecDeque::new();
+        let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
+        // A monotonic queue of candidate indices: `queue[head..]`, values
+        // non-increasing (max) or non-decreasing (min) from front to back.
+        let mut queue: Vec<usize> = Vec::with_capacity(points.len());
+        let mut head = 0usize;
         let (mut lo, mut hi) = (0usize, 0usize);
         for (i, t) in self.grid.times().enumerate() {
             let end = self.win.end(t);
             let start = end.saturating_sub(self.win.range);
             while let Some(p) = points.get(hi).filter(|p| p.t <= end) {
                 if !p.f.is_nan() {
-                    while queue
-                        .back()
-                        .and_then(|&b| points.get(b))
-                        .is_some_and(|b| better(p.f, b.f))
+                    while queue.len() > head
+                        && queue
+                            .last()
+                            .and_then(|&b| points.get(b))
+                            .is_some_and(|b| better(p.f, b.f))
                     {
-                        queue.pop_back();
+                        queue.pop();
                     }
-                    queue.push_back(hi);
+                    queue.push(hi);
                 }
                 hi += 1;
             }
-            while points.get(lo).is_some_and(|p| p.t <= start) && lo < hi {
+            while lo < hi && points.get(lo).is_some_and(|p| p.t <= start) {
                 lo += 1;
             }
-            while queue.front().is_some_and(|&f| f < lo) {
-                queue.pop_front();
+            while queue.get(head).is_some_and(|&f| f < lo) {
+                head += 1;
             }
             if lo >= hi {
                 continue;
@@ -221,7 +223,7 @@ impl RangeApply<'_> {
                 *n += hi - lo;
             }
             let f = queue
-                .front()
+                .get(head)
                 .and_then(|&i| points.get(i))
                 .map_or(f64::NAN, |p| p.f);
             out.push(FPoint { t, f });
@@ -322,6 +324,69 @@ mod tests {
         match lookup(name).map(|f| f.implementation) {
             Some(Implementation::Range(k)) => k,
             _ => panic!("{name} is not a range function"),
+        }
+    }
+
+    #[test]
+    fn sliding_extreme_matches_kernel_on_random_series() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..50 {
+            let mut t = 0;
+            let pts: Vec<FPoint> = (0..200)
+                .map(|_| {
+                    t += 1 + (next() % 20) as i64;
+                    let f = if next() % 10 == 0 {
+                        f64::NAN
+                    } else {
+                        (next() % 100) as f64
+                    };
+                    FPoint { t, f }
+                })
+                .collect();
+            let range = 1 + (next() % 100) as i64;
+            let step = 1 + (next() % 15) as i64;
+            let grid = Grid::new(0, t + 50, step);
+            let win = Windows {
+                range,
+                offset: 0,
+                at: None,
+                mode: WindowMode::Plain,
+                lookback: 0,
+            };
+            for (name, e) in [
+                ("max_over_time", Extreme::Max),
+                ("min_over_time", Extreme::Min),
+            ] {
+                let slow = RangeApply {
+                    kernel: kernel(name),
+                    params: &[],
+                    grid,
+                    win,
+                    extreme: None,
+                    expects_counter: false,
+                };
+                let fast = RangeApply {
+                    extreme: Some(e),
+                    ..slow
+                };
+                let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
+                let a = slow.apply(&pts, &mut Vec::new(), &mut wa).unwrap();
+                let b = fast.apply(&pts, &mut Vec::new(), &mut wb).unwrap();
+                assert_eq!(wa, wb);
+                assert_eq!(a.len(), b.len());
+                for (x, y) in a.iter().zip(&b) {
+                    assert!(
+                        x.t == y.t && (x.f == y.f || (x.f.is_nan() && y.f.is_nan())),
+                        "{name}: {x:?} vs {y:?}"
+                    );
+                }
+            }
         }
     }
 
