@@ -47,6 +47,18 @@ pub enum Error {
     /// The database was closed.
     #[error("the database is closed")]
     Closed,
+    /// The head was truncated into a block while the batch was open, so some of
+    /// its samples (validated before that) now fall into the range already
+    /// written. Nothing of the batch was written or applied: append it again
+    /// and those samples are refused one by one
+    /// ([`AppendError::OutOfBounds`]) while the rest is kept.
+    #[error("{samples} samples of the batch fall before the oldest appendable time {min_valid} ms after a concurrent head truncation; nothing was committed")]
+    OutOfBoundsAtCommit {
+        /// Samples of the batch now out of bounds.
+        samples: usize,
+        /// The oldest timestamp the head accepts now, ms.
+        min_valid: i64,
+    },
     /// The options are inconsistent.
     #[error("invalid option {name}: {reason}")]
     InvalidOption {

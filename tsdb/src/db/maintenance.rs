@@ -3,7 +3,9 @@
 //!
 //! Order of one head truncation (Prometheus `DB.Compact` / `Head.Truncate`):
 //! (1) raise the head's oldest appendable time to the end of the range, so no
-//! new sample can land in it; (2) write the range's data as a block
+//! new sample can land in it (this waits for commits in flight to apply, and a
+//! commit whose samples it puts out of bounds is refused before its WAL write,
+//! so no acknowledged sample is left out of the block and then dropped); (2) write the range's data as a block
 //! (`<ulid>.tmp`, fsynced, renamed, by `block::write_block_with`, in the
 //! configured block encoding); (3) open it and
 //! add it to the block list, so queries see it; (4) drop the range from the

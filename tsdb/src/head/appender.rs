@@ -3,12 +3,17 @@
 //! `append` validates each sample against the series' newest committed sample
 //! and the batch's own earlier samples, mostly without locks (the series'
 //! newest timestamp is an atomic), and buffers it. `commit` then, in this
-//! order: (1) encodes the samples and, under the WAL's write lock, the series
-//! records of series no WAL record names yet, and writes them in one write;
-//! (2) waits for the fsync the policy asks for; (3) applies the samples to the
-//! head, taking each series' lock once per run of its samples. Do not swap (1)
-//! and (3): a sample visible to queries must already be in the WAL, or a crash
-//! would un-happen a read. Logging the series record lazily under the WAL lock
+//! order: (0) takes the head's commit gate (shared) and refuses the whole
+//! batch if a head truncation raised the oldest appendable time past one of
+//! its samples since `append` checked it; (1) encodes the samples and, under
+//! the WAL's write lock, the series records of series no WAL record names yet,
+//! and writes them in one write; (2) waits for the fsync the policy asks for;
+//! (3) applies the samples to the head, taking each series' lock once per run
+//! of its samples, and only then releases the gate. Do not swap (1) and (3): a
+//! sample visible to queries must already be in the WAL, or a crash would
+//! un-happen a read. Do not release the gate before (3): a truncation raising
+//! the bound in between would write its block without the batch's samples and
+//! then drop them from the head, losing acknowledged data. Logging the series record lazily under the WAL lock
 //! guarantees it precedes every sample record naming it, even when another
 //! appender created the series (Prometheus `headAppender.Commit` has the same
 //! WAL-then-memory order).
@@ -223,11 +228,35 @@ impl Appender {
         if self.buf.pending.is_empty() {
             return Ok(());
         }
-        if self.head.is_closed() {
+        let head = Arc::clone(&self.head);
+        let _gate = head.commit_guard();
+        if head.is_closed() {
             return Err(Error::Closed);
         }
+        self.refuse_out_of_bounds()?;
         self.log()?;
         self.apply();
+        Ok(())
+    }
+
+    /// Step 0 of commit, under the gate: samples that a head truncation put
+    /// out of bounds after `append` accepted them would be dropped by the
+    /// truncation (or at apply) after the WAL has them and the caller was told
+    /// they are stored; the batch is refused before anything is written instead.
+    fn refuse_out_of_bounds(&self) -> Result<(), Error> {
+        let lower = self.head.bounds().lower;
+        let samples = self
+            .buf
+            .pending
+            .iter()
+            .filter(|&&(_, t, _)| t < lower)
+            .count();
+        if samples > 0 {
+            return Err(Error::OutOfBoundsAtCommit {
+                samples,
+                min_valid: lower,
+            });
+        }
         Ok(())
     }
 

@@ -18,7 +18,7 @@ mod symbols;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use roaring::RoaringBitmap;
 
 pub use appender::Appender;
@@ -138,6 +138,11 @@ pub(crate) struct Head {
     max_t: AtomicI64,
     /// Samples before this (ms) are in blocks; the head refuses them.
     min_valid_t: AtomicI64,
+    /// Held shared by each commit from its bounds check to its last applied
+    /// sample, and exclusively to raise `min_valid_t`: so a commit either
+    /// finishes before the raise (and its samples are in the head when the
+    /// block is read) or sees the raised bound before it writes the WAL.
+    commit_gate: RwLock<()>,
     opts: HeadOptions,
     closed: AtomicBool,
     /// Samples valid at `append` that a concurrent commit made invalid at `commit`.
@@ -160,6 +165,7 @@ impl Head {
             min_t: AtomicI64::new(i64::MAX),
             max_t: AtomicI64::new(i64::MIN),
             min_valid_t: AtomicI64::new(i64::MIN),
+            commit_gate: RwLock::new(()),
             opts,
             closed: AtomicBool::new(false),
             dropped_at_commit: AtomicU64::new(0),
@@ -193,6 +199,12 @@ impl Head {
     /// Interns a string in the head's symbol table.
     pub(crate) fn intern(&self, s: &str) -> Symbol {
         self.symbols.intern(s)
+    }
+
+    /// Holds off [`set_min_valid`](Self::set_min_valid) until dropped: taken
+    /// by a commit for its whole WAL write and head apply.
+    pub(crate) fn commit_guard(&self) -> RwLockReadGuard<'_, ()> {
+        self.commit_gate.read()
     }
 
     /// The bounds appended samples are checked against now.
@@ -362,7 +374,7 @@ impl Head {
     /// empty (unless an appender holds uncommitted samples for it). Returns the
     /// number of series removed.
     pub(crate) fn truncate_before(&self, t: i64) -> usize {
-        self.min_valid_t.fetch_max(t, Ordering::AcqRel);
+        self.set_min_valid(t);
         let mut empty = Vec::new();
         let mut new_min = i64::MAX;
         let mut min_segment = u32::MAX;
@@ -411,7 +423,10 @@ impl Head {
     }
 
     /// Refuses samples before `t` (ms) from now on: data up to it is in blocks.
+    /// Waits for commits in flight to finish applying; commits after it see
+    /// the new bound before writing the WAL (see `commit_gate`).
     pub(crate) fn set_min_valid(&self, t: i64) {
+        let _exclusive = self.commit_gate.write();
         self.min_valid_t.fetch_max(t, Ordering::AcqRel);
     }
 
