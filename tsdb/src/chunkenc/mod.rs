@@ -111,6 +111,9 @@ pub enum Encoding {
     /// promlite's cold-block encoding ([`cold_encode`]): a whole series run
     /// per chunk, timestamps and values in columns.
     Cold = 0x40,
+    /// A cold run's values whose timestamps are another cold chunk of the
+    /// same block, shared by the series scraped together (`block::shared`).
+    ColdShared = 0x41,
 }
 
 impl Encoding {
@@ -127,6 +130,7 @@ impl Encoding {
             2 => Ok(Encoding::Histogram),
             3 => Ok(Encoding::FloatHistogram),
             0x40 => Ok(Encoding::Cold),
+            0x41 => Ok(Encoding::ColdShared),
             other => Err(ChunkError::UnknownEncoding(other)),
         }
     }
