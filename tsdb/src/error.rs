@@ -47,6 +47,13 @@ pub enum Error {
     /// The database was closed.
     #[error("the database is closed")]
     Closed,
+    /// Another `Db` (in this or another process) has the data directory open:
+    /// it holds the `flock` on the directory's `lock` file.
+    #[error("data directory {dir} is in use: another process or Db holds the lock on {dir}/lock")]
+    DirLocked {
+        /// The data directory.
+        dir: PathBuf,
+    },
     /// The head was truncated into a block while the batch was open, so some of
     /// its samples (validated before that) now fall into the range already
     /// written. Nothing of the batch was written or applied: append it again

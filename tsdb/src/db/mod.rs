@@ -10,13 +10,17 @@
 //! batch and per query. The data directory holds `wal/`, `chunks_head/` and
 //! one directory per block. `Db` never mutates a file another process could
 //! be reading as valid: segments are append-only, blocks and checkpoints
-//! appear by rename.
+//! appear by rename. One `Db` at a time has a directory open: `open` takes an
+//! exclusive `flock` on `<dir>/lock` (as Prometheus does) and fails with
+//! [`Error::DirLocked`] if another handle holds it; `close` or dropping the
+//! last clone releases it. The file itself stays; only the lock matters.
 
 mod maintenance;
 
 pub use maintenance::CompactionReport;
 
 use std::collections::HashMap;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -35,6 +39,8 @@ use crate::querier::{Querier, SharedBlocks};
 use crate::wal::{self, FsyncPolicy, OsIo, Record, WalWriter};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// The file whose `flock` marks the directory as in use.
+const LOCK_FILE: &str = "lock";
 /// Subdirectory of the head's full chunks.
 const HEAD_CHUNKS_DIR: &str = "chunks_head";
 /// Head chunk segments are sealed (and mapped) at this size (Prometheus uses 128 MiB too).
@@ -194,6 +200,8 @@ struct DbInner {
     maintenance: Mutex<()>,
     workers: Mutex<Vec<Worker>>,
     closed: AtomicBool,
+    /// The open `lock` file holding the directory's `flock`; `None` after `close`.
+    dir_lock: Mutex<Option<File>>,
 }
 
 /// An open database. `Clone + Send + Sync`: clones share one database.
@@ -216,6 +224,8 @@ impl Db {
         opts.validate()?;
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create data directory", &dir, e))?;
+        // Before touching anything else: a second writer would corrupt the WAL.
+        let dir_lock = lock_dir(&dir)?;
         // WAL replay rebuilds every head chunk, so chunk files of the last run are dropped.
         let chunks_dir = dir.join(HEAD_CHUNKS_DIR);
         if chunks_dir.exists() {
@@ -259,6 +269,7 @@ impl Db {
             maintenance: Mutex::new(()),
             workers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            dir_lock: Mutex::new(Some(dir_lock)),
         });
         inner.start_workers()?;
         Ok(Db { inner })
@@ -345,13 +356,17 @@ impl Db {
         self.inner.wal.sync()
     }
 
-    /// Stops the background work, fsyncs the WAL and refuses further commits
-    /// and queries on every clone of this handle.
+    /// Stops the background work, fsyncs the WAL, refuses further commits
+    /// and queries on every clone of this handle, and releases the directory
+    /// lock, so the directory can be opened again.
     pub fn close(&self) -> Result<(), Error> {
         self.inner.closed.store(true, Ordering::Release);
         self.inner.head.close();
         self.inner.stop_workers();
-        self.inner.wal.sync()
+        let synced = self.inner.wal.sync();
+        // Closing the file releases the flock; nothing is written after this.
+        drop(self.inner.dir_lock.lock().take());
+        synced
     }
 }
 
@@ -401,6 +416,24 @@ impl Drop for DbInner {
                 tracing::warn!(error = %e, "final WAL fsync failed");
             }
         }
+    }
+}
+
+/// Opens (creating) `<dir>/lock` and takes an exclusive `flock` on it without waiting.
+fn lock_dir(dir: &Path) -> Result<File, Error> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open lock file", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(Error::DirLocked {
+            dir: dir.to_path_buf(),
+        }),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
     }
 }
 
