@@ -128,3 +128,16 @@ fn many_to_many_error_text() {
          many-to-many matching not allowed: matching labels must be unique on one side"
     );
 }
+
+#[test]
+fn no_counter_info_without_a_metric_name() {
+    let mut s = MemStorage::new();
+    let l = Labels::from_pairs([("__name__", "temperature"), ("room", "a")]);
+    for k in 0..10 {
+        s.add(l.clone(), k * 60_000, 20.0 + k as f64);
+    }
+    let r = Engine::default()
+        .instant_query(&s, "rate(sum(temperature)[5m:1m])", 540_000)
+        .unwrap();
+    assert!(r.infos.is_empty(), "{:?}", r.infos);
+}

@@ -245,6 +245,7 @@ impl Evaluator<'_> {
                     }
                     let name = s.metric.metric_name().unwrap_or("");
                     if spec.expects_counter
+                        && !name.is_empty()
                         && !is_counter_name(name)
                         && !non_counters.iter().any(|n| n == name)
                     {

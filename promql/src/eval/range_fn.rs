@@ -254,7 +254,10 @@ impl RangeApply<'_> {
             }
             if self.expects_counter {
                 let name = s.labels().metric_name().unwrap_or("");
-                if !is_counter_name(name) && !stats.non_counters.iter().any(|n| n == name) {
+                if !name.is_empty()
+                    && !is_counter_name(name)
+                    && !stats.non_counters.iter().any(|n| n == name)
+                {
                     stats.non_counters.push(name.to_string());
                 }
             }
