@@ -52,6 +52,9 @@ fn fused_matches_general_path() {
         "max without (i)",
         "group by (x)",
         "sum",
+        "avg by (x)",
+        "stddev",
+        "stdvar by (x)",
     ] {
         for f in [
             "rate(m_total[2m])",

@@ -75,8 +75,8 @@ impl Acc {
     }
 
     /// Folds in the state of the same group and step built from later series
-    /// (`sum`, `count`, `min`, `max`, `group` only: their merge is exact up to
-    /// the compensated sum's rounding).
+    /// (exact for `sum`, `count`, `min`, `max`, `group`; `avg`, `stddev` and
+    /// `stdvar` agree with one sequential pass up to float rounding).
     pub fn merge(&mut self, op: TokenId, later: &Acc) {
         if !later.is_set() {
             return;
@@ -97,9 +97,33 @@ impl Acc {
             token::T_MAX if self.value < later.value || self.value.is_nan() => {
                 self.value = later.value
             }
+            token::T_AVG => self.merge_avg(later),
+            token::T_STDDEV | token::T_STDVAR => {
+                // Chan et al.'s pairwise update of count, mean and the sum of
+                // squared deviations; a NaN (from a non-finite input) stays.
+                let n = self.count + later.count;
+                let delta = later.mean - self.mean;
+                self.value += later.value + delta * delta * self.count * later.count / n;
+                self.mean += delta * later.count / n;
+            }
             _ => {}
         }
         self.count += later.count;
+    }
+
+    /// `avg` states: compensated sums add up; once either side switched to an
+    /// incremental mean (its sum overflowed), the means are weighted.
+    fn merge_avg(&mut self, later: &Acc) {
+        if !self.incremental && !later.incremental {
+            (self.value, self.comp) = kahan_inc(later.value, self.value, self.comp);
+            (self.value, self.comp) = kahan_inc(later.comp, self.value, self.comp);
+            return;
+        }
+        let n = self.count + later.count;
+        let (m1, m2) = (self.result(token::T_AVG), later.result(token::T_AVG));
+        self.mean = m1 + (m2 - m1) * (later.count / n);
+        self.comp = 0.0;
+        self.incremental = true;
     }
 
     /// Adds one sample.

@@ -6,9 +6,10 @@
 //! them afterwards, each series' range-function output is folded into its
 //! group's per-step accumulators as soon as it is computed and then dropped,
 //! so memory follows the number of groups, not the number of series. Both
-//! workers fold into their own groups, merged in input order at the end. Only
-//! aggregations whose partial states merge exactly are fused (`sum`, `count`,
-//! `min`, `max`, `group`); the rest take the general path.
+//! workers fold into their own groups, merged in input order at the end.
+//! Aggregations with a per-step accumulator are fused (`sum`, `avg`, `count`,
+//! `min`, `max`, `group`, `stddev`, `stdvar`); those that keep every value or
+//! series (`quantile`, `topk`, `count_values`, ...) take the general path.
 
 use std::collections::HashMap;
 
@@ -87,7 +88,14 @@ impl Evaluator<'_> {
         if agg.param.is_some()
             || !matches!(
                 op,
-                token::T_SUM | token::T_COUNT | token::T_MIN | token::T_MAX | token::T_GROUP
+                token::T_SUM
+                    | token::T_AVG
+                    | token::T_COUNT
+                    | token::T_MIN
+                    | token::T_MAX
+                    | token::T_GROUP
+                    | token::T_STDDEV
+                    | token::T_STDVAR
             )
         {
             return Ok(None);
