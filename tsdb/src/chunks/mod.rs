@@ -12,10 +12,12 @@
 //! memory-mapped, so a mapped file never changes or shrinks under a reader.
 //! [`ChunkWriter`] writes (blocks use it directly), [`ChunkReader`] maps sealed
 //! segments, and [`ChunkStore`] combines both for the head, which must also
-//! read chunks of the segment still being written (through `pread`).
+//! read chunks of the segment still being written (from an in-memory copy of
+//! that segment, or through `pread`).
 //! Nothing read from a file can panic: every length and offset is checked and
 //! a bad checksum is a [`ChunkFileError`].
 
+mod active;
 mod error;
 mod io;
 mod reader;

@@ -3,14 +3,16 @@
 //!
 //! The head writes each full chunk here and keeps only its [`ChunkRef`].
 //! Chunks of sealed segments are read from memory maps; chunks of the segment
-//! still being written are read with `pread` (copied), since only complete
-//! files are mapped. Lock order: writer, then reader maps; a read never holds
-//! both.
+//! still being written are copied out of an in-memory copy of that segment
+//! ([`ActiveCopy`]), since only complete files are mapped; if the copy cannot
+//! serve a chunk it is read with `pread`. Lock order: writer, then reader
+//! maps, then the active copy; a read never holds two of them.
 
 use std::path::Path;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::active::ActiveCopy;
 use super::{ChunkBytes, ChunkFileError, ChunkReader, ChunkRef, ChunkWriter};
 use crate::chunkenc::Encoding;
 
@@ -18,6 +20,7 @@ use crate::chunkenc::Encoding;
 pub struct ChunkStore {
     writer: Mutex<ChunkWriter>,
     reader: RwLock<ChunkReader>,
+    active: RwLock<ActiveCopy>,
 }
 
 impl ChunkStore {
@@ -29,6 +32,7 @@ impl ChunkStore {
         Ok(ChunkStore {
             writer: Mutex::new(writer),
             reader: RwLock::new(reader),
+            active: RwLock::new(ActiveCopy::default()),
         })
     }
 
@@ -37,16 +41,22 @@ impl ChunkStore {
     pub fn write_chunk(&self, encoding: Encoding, data: &[u8]) -> Result<ChunkRef, ChunkFileError> {
         let mut w = self.writer.lock();
         let r = w.write_chunk(encoding, data)?;
+        // Map a segment this sealed before the copy moves on to the new one,
+        // so that every chunk stays readable without the writer lock.
         self.map_sealed(&mut w)?;
+        self.active.write().append(r, w.last_record());
         Ok(r)
     }
 
     /// Reads a chunk written by this store: from a map if its segment is
-    /// sealed, else from the active segment file.
+    /// sealed, else from the copy of the active segment (or its file).
     pub fn chunk(&self, chunk: ChunkRef) -> Result<ChunkBytes, ChunkFileError> {
         match self.reader.read().chunk(chunk) {
             Err(ChunkFileError::UnknownSegment(_)) => {}
             other => return other,
+        }
+        if let Some(found) = self.active.read().chunk(chunk) {
+            return found;
         }
         let mut w = self.writer.lock();
         if w.active_segment() == Some(chunk.segment()) {
@@ -61,7 +71,9 @@ impl ChunkStore {
     pub fn cut(&self) -> Result<(), ChunkFileError> {
         let mut w = self.writer.lock();
         w.cut()?;
-        self.map_sealed(&mut w)
+        self.map_sealed(&mut w)?;
+        self.active.write().clear();
+        Ok(())
     }
 
     /// Deletes every sealed segment numbered below `segment` (head

@@ -145,6 +145,11 @@ impl ChunkWriter {
         self.active.as_ref().map(|a| a.number)
     }
 
+    /// The record bytes the last successful [`ChunkWriter::write_chunk`] wrote.
+    pub(crate) fn last_record(&self) -> &[u8] {
+        &self.scratch
+    }
+
     /// Segments sealed since the last call, ascending.
     pub(crate) fn take_sealed(&mut self) -> Vec<u32> {
         std::mem::take(&mut self.newly_sealed)
