@@ -43,8 +43,10 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 const LOCK_FILE: &str = "lock";
 /// Subdirectory of the head's full chunks.
 const HEAD_CHUNKS_DIR: &str = "chunks_head";
-/// Head chunk segments are sealed (and mapped) at this size (Prometheus uses 128 MiB too).
-const HEAD_CHUNK_SEGMENT_BYTES: u64 = 128 << 20;
+/// Head chunk segments are sealed (and mapped) at this size. Smaller than
+/// Prometheus's 128 MiB: the segment being written is also held in memory
+/// (queries read it from there), so its size bounds that copy.
+const HEAD_CHUNK_SEGMENT_BYTES: u64 = 4 << 20;
 /// How often the background thread looks for head data to write as blocks,
 /// blocks to compact and blocks to delete (Prometheus checks every minute too).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
