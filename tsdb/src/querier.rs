@@ -20,17 +20,20 @@
 //! and seeks in it by binary search. Remote read gets them re-encoded as XOR
 //! chunks ([`Series::chunks`]), the only float encoding Prometheus reads.
 
+mod lookup;
+
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::block::{Block, BlockChunk};
+use crate::block::{self, Block, BlockChunk};
 use crate::chunkenc::{cold_decode, ChunkError, CodecError, Encoding, XorChunk, XorIterator};
 use crate::error::Error;
 use crate::head::{ChunkSnap, Head, SnapBytes};
-use crate::index::{label_names_for, label_values_for};
 use crate::labels::{Labels, Symbol};
 use crate::matcher::Matcher;
+
+pub use lookup::Limited;
 
 /// A read view of the database over `[mint, maxt]` (ms, both inclusive).
 /// Obtain one from [`Db::querier`](crate::Db::querier).
@@ -149,40 +152,6 @@ impl Querier {
         }
         out
     }
-
-    /// Label names carried by the series matching `matchers` (all names if
-    /// empty), sorted: from the postings of the head (if it has samples in the
-    /// range) and of the blocks overlapping the range.
-    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<Symbol>, Error> {
-        let mut names = Vec::new();
-        if self.head_overlaps() {
-            names = label_names_for(self.head.postings(), matchers)?;
-        }
-        for b in &self.blocks() {
-            names.extend(b.label_names(matchers).map_err(|e| Error::Block {
-                path: b.dir(),
-                source: Box::new(e),
-            })?);
-        }
-        Ok(sorted_unique(names))
-    }
-
-    /// Values of label `name` among the series matching `matchers` (all values
-    /// if empty), sorted.
-    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<Symbol>, Error> {
-        let mut values = Vec::new();
-        if self.head_overlaps() {
-            values = label_values_for(self.head.postings(), name, matchers)?;
-        }
-        for b in &self.blocks() {
-            let more = b.label_values(name, matchers).map_err(|e| Error::Block {
-                path: b.dir(),
-                source: Box::new(e),
-            })?;
-            values.extend(more);
-        }
-        Ok(sorted_unique(values))
-    }
 }
 
 fn sorted_unique(mut v: Vec<Symbol>) -> Vec<Symbol> {
@@ -192,10 +161,17 @@ fn sorted_unique(mut v: Vec<Symbol>) -> Vec<Symbol> {
 }
 
 fn block_snap(c: BlockChunk) -> ChunkSnap {
+    let bytes = match c.timestamps {
+        Some(timestamps) => SnapBytes::Shared {
+            values: c.bytes,
+            timestamps,
+        },
+        None => SnapBytes::File(c.bytes),
+    };
     ChunkSnap {
         min_t: c.min_time,
         max_t: c.max_time,
-        bytes: SnapBytes::File(c.bytes),
+        bytes,
         out_of_order: false,
     }
 }
@@ -340,7 +316,7 @@ fn push_xor_chunks(samples: &[(i64, f64)], out: &mut Vec<RawChunk>) {
 fn chunk_encoding(c: &ChunkSnap) -> Encoding {
     match &c.bytes {
         SnapBytes::Heap(_) => Encoding::Xor,
-        SnapBytes::File(b) => b.encoding(),
+        SnapBytes::File(b) | SnapBytes::Shared { values: b, .. } => b.encoding(),
     }
 }
 
@@ -359,6 +335,13 @@ fn decode_chunk(c: &ChunkSnap, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(
         Encoding::Cold => {
             cold_decode(c.bytes.as_slice(), ts, vs).map_err(|e| SampleError::Cold(Arc::new(e)))
         }
+        Encoding::ColdShared => match &c.bytes {
+            SnapBytes::Shared { values, timestamps } => {
+                block::decode_shared(values.data(), timestamps.data(), ts, vs)
+                    .map_err(|e| SampleError::Cold(Arc::new(e)))
+            }
+            _ => Err(SampleError::Unsupported(Encoding::ColdShared)),
+        },
         other => Err(SampleError::Unsupported(other)),
     }
 }

@@ -45,6 +45,14 @@ fn samples(i: usize, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
         .collect()
 }
 
+/// The `chunkEncodings` a block of this encoding lists.
+fn encodings(e: BlockEncoding) -> Vec<u8> {
+    match e {
+        BlockEncoding::Cold => vec![Encoding::Cold.as_u8(), Encoding::ColdShared.as_u8()],
+        _ => vec![Encoding::Xor.as_u8()],
+    }
+}
+
 fn bits(s: &[(i64, f64)]) -> Vec<(i64, u64)> {
     s.iter().map(|(t, v)| (*t, v.to_bits())).collect()
 }
@@ -65,7 +73,7 @@ fn select(db: &Db, mint: i64, maxt: i64) -> Vec<Series> {
 fn a_cold_block_reads_back_bit_exact() {
     let dir = tempfile::tempdir().unwrap();
     let meta = write(dir.path(), 0, 2 * H, BlockEncoding::Cold);
-    assert_eq!(meta.chunk_encodings, [Encoding::Cold.as_u8()]);
+    assert_eq!(meta.chunk_encodings, encodings(BlockEncoding::Cold));
     assert_eq!(
         meta.stats.num_chunks, 4,
         "one run per series for 480 samples"
@@ -76,10 +84,19 @@ fn a_cold_block_reads_back_bit_exact() {
         .select(&[Matcher::equal("__name__", "m")], 0, 2 * H)
         .unwrap();
     assert_eq!(selected.len(), 4);
+    // The four series were scraped together: one timestamp chunk in the block.
+    let shared: Vec<*const u8> = selected
+        .iter()
+        .map(|s| s.chunks[0].timestamps.as_ref().unwrap().data().as_ptr())
+        .collect();
+    assert!(
+        shared.iter().all(|p| *p == shared[0]),
+        "one shared timestamp chunk"
+    );
     for (i, s) in selected.iter().enumerate() {
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         for c in &s.chunks {
-            assert_eq!(c.bytes.encoding(), Encoding::Cold);
+            assert_eq!(c.bytes.encoding(), Encoding::ColdShared);
             c.decode_into(&mut ts, &mut vs).unwrap();
         }
         let got: Vec<(i64, f64)> = ts.into_iter().zip(vs).collect();
@@ -128,9 +145,9 @@ fn a_db_reads_old_xor_blocks_next_to_cold_ones() {
     let dir = tempfile::tempdir().unwrap();
     // An older block from before cold blocks, written with XOR chunks.
     let old = write(dir.path(), 0, 2 * H, BlockEncoding::Xor);
-    assert_eq!(old.chunk_encodings, [Encoding::Xor.as_u8()]);
+    assert_eq!(old.chunk_encodings, encodings(BlockEncoding::Xor));
     let new = write(dir.path(), 2 * H, 4 * H, BlockEncoding::Cold);
-    assert_eq!(new.chunk_encodings, [Encoding::Cold.as_u8()]);
+    assert_eq!(new.chunk_encodings, encodings(BlockEncoding::Cold));
     let db = Db::open(dir.path(), Options::default()).unwrap();
     assert_eq!(db.blocks().len(), 2);
     for (i, s) in select(&db, 0, 4 * H).iter().enumerate() {
@@ -150,7 +167,7 @@ fn a_db_reads_old_xor_blocks_next_to_cold_ones() {
     let cut = db.blocks().into_iter().find(|b| b.meta().min_time == 4 * H);
     assert_eq!(
         cut.unwrap().meta().chunk_encodings,
-        [Encoding::Cold.as_u8()]
+        encodings(BlockEncoding::Cold)
     );
     let s0 = &select(&db, 0, 8 * H)[0];
     let mut want = samples(0, 0, 4 * H);
@@ -179,7 +196,7 @@ fn mixed_blocks_compact_into_one_encoding() {
             .run(dir.path(), &mut blocks)
             .unwrap()
             .expect("overlap is due");
-        assert_eq!(merged.chunk_encodings, [encoding.chunk_encoding().as_u8()]);
+        assert_eq!(merged.chunk_encodings, encodings(encoding));
         assert_eq!((merged.min_time, merged.max_time), (0, 4 * H));
         let s = blocks[0]
             .select(&[Matcher::equal("__name__", "m")], 0, 4 * H)

@@ -112,8 +112,8 @@ impl Compactor {
             for c in cursors.iter_mut() {
                 if c.current.as_ref().is_some_and(|(l, _)| *l == next) {
                     if let Some((_, metas)) = c.current.take() {
-                        for m in metas {
-                            held.push((m.min_time, m.max_time, c.block.chunk(m.chunk_ref)?));
+                        for m in &metas {
+                            held.push(c.block.series_chunk(m)?);
                         }
                     }
                     c.advance()?;
@@ -121,11 +121,12 @@ impl Compactor {
             }
             let chunks = held
                 .iter()
-                .map(|(min_time, max_time, bytes)| ChunkIn {
-                    min_time: *min_time,
-                    max_time: *max_time,
-                    encoding: bytes.encoding(),
-                    data: Cow::Borrowed(bytes.data()),
+                .map(|c| ChunkIn {
+                    min_time: c.min_time,
+                    max_time: c.max_time,
+                    encoding: c.bytes.encoding(),
+                    data: Cow::Borrowed(c.bytes.data()),
+                    timestamps: c.timestamps.as_ref().map(|t| Cow::Borrowed(t.data())),
                 })
                 .collect();
             builder.add_series(next, chunks)?;

@@ -2,8 +2,9 @@
 //! most 120 samples, or promlite's cold-block runs (`chunkenc::cold`).
 //!
 //! The head always cuts XOR chunks; the block writer re-encodes a series'
-//! merged, time-ordered chunks into the block's encoding ([`reencode`]). Cold
-//! runs hold at most [`COLD_RUN_MAX_SAMPLES`] samples: a 2 h block at 15 s
+//! merged, time-ordered chunks into the block's encoding ([`to_xor`], or
+//! [`decode_all`] and [`cold_runs`] for the cold encoding, whose runs share
+//! their timestamps through `shared`). Cold runs hold at most [`COLD_RUN_MAX_SAMPLES`] samples: a 2 h block at 15 s
 //! scrapes (480 samples) is one run per series, a compacted 54 h block a few
 //! runs, and a reader decoding a run into its buffer never needs more than
 //! 16 bytes × that bound (64 KiB). Longer runs save only the run header (about
@@ -20,7 +21,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use super::merge::{decode_into, ChunkIn, MergeError, SAMPLES_PER_CHUNK};
-use crate::chunkenc::{cold_encode, Encoding, XorChunk};
+use crate::chunkenc::{Encoding, XorChunk};
 
 /// Most samples in one cold chunk: bounds a reader's decode buffer (64 KiB).
 pub const COLD_RUN_MAX_SAMPLES: usize = 4096;
@@ -50,46 +51,40 @@ impl BlockEncoding {
     }
 }
 
-/// Re-encodes one series' disjoint, time-ordered chunks into `target`.
-/// Chunks already in the target encoding pass through untouched when no
-/// re-encoding is needed: XOR chunks for an XOR block, a single cold chunk
-/// for a cold block.
-pub(crate) fn reencode(
-    target: BlockEncoding,
-    chunks: Vec<ChunkIn<'_>>,
-) -> Result<Vec<ChunkIn<'_>>, MergeError> {
-    let want = target.chunk_encoding();
-    let all_target = chunks.iter().all(|c| c.encoding == want);
-    if all_target && (target == BlockEncoding::Xor || chunks.len() <= 1) {
+/// One series' disjoint, time-ordered chunks as XOR chunks: passed through
+/// when they all are XOR already, else decoded and re-encoded.
+pub(crate) fn to_xor(chunks: Vec<ChunkIn<'_>>) -> Result<Vec<ChunkIn<'_>>, MergeError> {
+    if chunks.iter().all(|c| c.encoding == Encoding::Xor) {
         return Ok(chunks);
     }
-    let (mut ts, mut vs) = (Vec::new(), Vec::new());
-    for c in &chunks {
-        decode_into(c.encoding, &c.data, &mut ts, &mut vs)?;
-    }
-    match target {
-        BlockEncoding::Xor => xor_chunks(&ts, &vs),
-        BlockEncoding::Cold => cold_chunks(&ts, &vs),
-    }
+    let (ts, vs) = decode_all(&chunks)?;
+    xor_chunks(&ts, &vs)
 }
 
-/// `ts`/`vs` as cold chunks of at most [`COLD_RUN_MAX_SAMPLES`], split evenly.
-fn cold_chunks(ts: &[i64], vs: &[f64]) -> Result<Vec<ChunkIn<'static>>, MergeError> {
-    let runs = ts.len().div_ceil(COLD_RUN_MAX_SAMPLES).max(1);
-    let per_run = ts.len().div_ceil(runs).max(1);
-    ts.chunks(per_run)
-        .zip(vs.chunks(per_run))
-        .filter_map(|(t, v)| {
-            let (min_time, max_time) = (*t.first()?, *t.last()?);
-            Some(cold_encode(t, v).map(|data| ChunkIn {
-                min_time,
-                max_time,
-                encoding: Encoding::Cold,
-                data: Cow::Owned(data),
-            }))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(MergeError::Decode)
+/// All samples of one series' disjoint, time-ordered chunks, as columns.
+pub(crate) fn decode_all(chunks: &[ChunkIn<'_>]) -> Result<(Vec<i64>, Vec<f64>), MergeError> {
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
+    for c in chunks {
+        decode_into(
+            c.encoding,
+            &c.data,
+            c.timestamps.as_deref(),
+            &mut ts,
+            &mut vs,
+        )?;
+    }
+    Ok((ts, vs))
+}
+
+/// The index ranges of the cold runs `n` samples are cut into: as few as
+/// [`COLD_RUN_MAX_SAMPLES`] allows, of equal length (the last may be shorter by
+/// less than the number of runs).
+pub(crate) fn cold_runs(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let runs = n.div_ceil(COLD_RUN_MAX_SAMPLES).max(1);
+    let per_run = n.div_ceil(runs).max(1);
+    (0..n)
+        .step_by(per_run)
+        .map(move |start| start..(start + per_run).min(n))
 }
 
 /// `ts`/`vs` as XOR chunks of at most 120 samples.
@@ -111,6 +106,7 @@ pub(crate) fn xor_chunks(ts: &[i64], vs: &[f64]) -> Result<Vec<ChunkIn<'static>>
                 max_time: *max_time,
                 encoding: Encoding::Xor,
                 data: Cow::Owned(chunk.into_bytes()),
+                timestamps: None,
             });
         }
     }
@@ -121,6 +117,7 @@ pub(crate) fn xor_chunks(ts: &[i64], vs: &[f64]) -> Result<Vec<ChunkIn<'static>>
 mod tests {
     use super::*;
     use crate::block::merge::sample_count;
+    use crate::chunkenc::cold_encode;
 
     const STALE: u64 = 0x7ff0_0000_0000_0002;
 
@@ -136,43 +133,30 @@ mod tests {
         (ts, vs)
     }
 
-    fn decode_all(chunks: &[ChunkIn<'_>]) -> (Vec<i64>, Vec<u64>) {
-        let (mut ts, mut vs) = (Vec::new(), Vec::new());
-        for c in chunks {
-            let before = ts.len();
-            decode_into(c.encoding, &c.data, &mut ts, &mut vs).unwrap();
-            assert_eq!(c.min_time, ts[before]);
-            assert_eq!(c.max_time, *ts.last().unwrap());
-            assert_eq!(
-                sample_count(c.encoding, &c.data),
-                (ts.len() - before) as u64
-            );
-        }
-        (ts, vs.iter().map(|v| v.to_bits()).collect())
+    fn bits(vs: &[f64]) -> Vec<u64> {
+        vs.iter().map(|v| v.to_bits()).collect()
     }
 
     #[test]
-    fn xor_to_cold_and_back_keeps_every_bit() {
-        let (ts, vs) = samples(10_000);
-        let want = (
-            ts.clone(),
-            vs.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        );
-        let xor = xor_chunks(&ts, &vs).unwrap();
-        let cold = reencode(BlockEncoding::Cold, xor).unwrap();
-        // 10,000 samples: three even runs under the bound.
-        assert_eq!(cold.len(), 3);
-        assert!(cold.iter().all(|c| c.encoding == Encoding::Cold));
-        assert_eq!(decode_all(&cold), want);
-        let back = reencode(BlockEncoding::Xor, cold).unwrap();
-        assert!(back
+    fn cold_to_xor_keeps_every_bit() {
+        let (ts, vs) = samples(1000);
+        let cold = vec![ChunkIn {
+            min_time: ts[0],
+            max_time: *ts.last().unwrap(),
+            encoding: Encoding::Cold,
+            data: Cow::Owned(cold_encode(&ts, &vs).unwrap()),
+            timestamps: None,
+        }];
+        let xor = to_xor(cold).unwrap();
+        assert!(xor
             .iter()
             .all(|c| c.encoding == Encoding::Xor && sample_count(c.encoding, &c.data) <= 120));
-        assert_eq!(decode_all(&back), want);
+        let (got_ts, got_vs) = decode_all(&xor).unwrap();
+        assert_eq!((got_ts, bits(&got_vs)), (ts, bits(&vs)));
     }
 
     #[test]
-    fn chunks_already_in_the_target_encoding_pass_through() {
+    fn xor_chunks_pass_through() {
         let (ts, vs) = samples(300);
         let xor = xor_chunks(&ts, &vs).unwrap();
         let borrowed: Vec<ChunkIn<'_>> = xor
@@ -182,19 +166,22 @@ mod tests {
                 ..c.clone()
             })
             .collect();
-        let out = reencode(BlockEncoding::Xor, borrowed).unwrap();
-        assert_eq!(out.len(), xor.len());
+        let out = to_xor(borrowed).unwrap();
+        assert_eq!(out.len(), 3);
         assert!(
             out.iter().all(|c| matches!(c.data, Cow::Borrowed(_))),
             "XOR chunks are kept as they are"
         );
-        let cold = reencode(BlockEncoding::Cold, xor).unwrap();
-        assert_eq!(cold.len(), 1);
-        let borrowed = vec![ChunkIn {
-            data: Cow::Borrowed(cold[0].data.as_ref()),
-            ..cold[0].clone()
-        }];
-        let again = reencode(BlockEncoding::Cold, borrowed).unwrap();
-        assert!(matches!(again[0].data, Cow::Borrowed(_)), "not re-encoded");
+    }
+
+    #[test]
+    fn runs_are_even_and_bounded() {
+        assert_eq!(cold_runs(0).count(), 0);
+        assert_eq!(cold_runs(480).collect::<Vec<_>>(), [0..480]);
+        let runs: Vec<_> = cold_runs(10_000).collect();
+        assert_eq!(runs, [0..3334, 3334..6668, 6668..10_000]);
+        let runs: Vec<_> = cold_runs(COLD_RUN_MAX_SAMPLES + 1).collect();
+        assert_eq!(runs.len(), 2);
+        assert!(runs.iter().all(|r| r.len() <= COLD_RUN_MAX_SAMPLES));
     }
 }

@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 
 use super::encoding::xor_chunks;
+use super::shared;
 use crate::chunkenc::{cold_decode, CodecError, Encoding, XorIterator};
 
 /// Samples per re-encoded chunk, as in the head.
@@ -29,6 +30,8 @@ pub(crate) struct ChunkIn<'a> {
     pub(crate) encoding: Encoding,
     /// The encoded chunk.
     pub(crate) data: Cow<'a, [u8]>,
+    /// For a `ColdShared` chunk, the block's timestamp chunk it refers to.
+    pub(crate) timestamps: Option<Cow<'a, [u8]>>,
 }
 
 /// Why chunks could not be merged.
@@ -84,7 +87,13 @@ fn flush_run<'a>(
     for (rank, c) in run.drain(..) {
         ts.clear();
         vs.clear();
-        decode_into(c.encoding, &c.data, &mut ts, &mut vs)?;
+        decode_into(
+            c.encoding,
+            &c.data,
+            c.timestamps.as_deref(),
+            &mut ts,
+            &mut vs,
+        )?;
         samples.extend(ts.iter().zip(&vs).map(|(t, v)| (*t, rank, *v)));
     }
     samples.sort_by_key(|(t, rank, _)| (*t, *rank));
@@ -100,10 +109,12 @@ fn flush_run<'a>(
 }
 
 /// Appends the samples of one chunk to `ts`/`vs`: XOR and cold chunks are
-/// decoded, anything else cannot be merged.
+/// decoded (a `ColdShared` one with its block's `timestamps` chunk),
+/// anything else cannot be merged.
 pub(crate) fn decode_into(
     encoding: Encoding,
     data: &[u8],
+    timestamps: Option<&[u8]>,
     ts: &mut Vec<i64>,
     vs: &mut Vec<f64>,
 ) -> Result<(), MergeError> {
@@ -121,12 +132,20 @@ pub(crate) fn decode_into(
             }
         }
         Encoding::Cold => cold_decode(data, ts, vs).map_err(MergeError::Decode),
+        Encoding::ColdShared => {
+            let timestamps = timestamps.ok_or(MergeError::Decode(CodecError::Corrupt {
+                offset: 0,
+                what: "shared timestamp chunk not found",
+            }))?;
+            shared::decode(data, timestamps, ts, vs).map_err(MergeError::Decode)
+        }
         other => Err(MergeError::Unsupported(other)),
     }
 }
 
 /// Samples in a chunk: XOR chunks carry the count in their first two bytes
-/// (big-endian); cold chunks are decoded; 0 for encodings we cannot read.
+/// (big-endian); cold chunks are decoded (shared ones without their
+/// timestamps); 0 for encodings we cannot read.
 pub(crate) fn sample_count(encoding: Encoding, data: &[u8]) -> u64 {
     match (encoding, data) {
         (Encoding::Xor, [hi, lo, ..]) => u64::from(u16::from_be_bytes([*hi, *lo])),
@@ -134,6 +153,7 @@ pub(crate) fn sample_count(encoding: Encoding, data: &[u8]) -> u64 {
             let (mut ts, mut vs) = (Vec::new(), Vec::new());
             cold_decode(data, &mut ts, &mut vs).map_or(0, |()| ts.len() as u64)
         }
+        (Encoding::ColdShared, _) => shared::sample_count(data).map_or(0, |n| n as u64),
         _ => 0,
     }
 }
@@ -153,6 +173,7 @@ mod tests {
             max_time: samples.last().unwrap().0,
             encoding: Encoding::Xor,
             data: Cow::Owned(c.into_bytes()),
+            timestamps: None,
         }
     }
 
@@ -220,6 +241,7 @@ mod tests {
             max_time: 63,
             encoding: Encoding::Cold,
             data: Cow::Owned(crate::chunkenc::cold_encode(&ts, &vs).unwrap()),
+            timestamps: None,
         };
         assert_eq!(sample_count(Encoding::Cold, &cold.data), 10);
         let out = merge_chunks(vec![cold, xor(&[(5, 1.0), (14, 2.0)])]).unwrap();

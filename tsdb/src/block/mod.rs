@@ -20,6 +20,7 @@ mod merge;
 mod meta;
 mod reader;
 mod retention;
+mod shared;
 mod writer;
 
 pub use compact::Compactor;
@@ -29,4 +30,5 @@ pub use id::{BlockId, ParseBlockIdError};
 pub use meta::{BlockDesc, BlockMeta, BlockStats, CompactionMeta, META_FILE, META_VERSION};
 pub use reader::{open_blocks, Block, BlockChunk, BlockSeries};
 pub use retention::{apply as apply_retention, expired as expired_blocks, RetentionPolicy};
+pub(crate) use shared::decode as decode_shared;
 pub use writer::{write_block, write_block_with, ChunkData};

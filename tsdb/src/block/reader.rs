@@ -14,8 +14,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::merge::{decode_into, MergeError};
+use super::shared;
 use super::writer::{CHUNKS_DIR, INDEX_FILE};
 use super::{BlockError, BlockId, BlockMeta};
+use crate::chunkenc::Encoding;
 use crate::chunks::{ChunkBytes, ChunkReader, ChunkRef};
 use crate::index::{
     label_names_for, label_values_for, postings_for_matchers, ChunkMeta, IndexFile,
@@ -57,6 +59,9 @@ pub struct BlockChunk {
     pub max_time: i64,
     /// The encoded samples (checksum already verified).
     pub bytes: ChunkBytes,
+    /// For a [`Encoding::ColdShared`](crate::chunkenc::Encoding::ColdShared)
+    /// chunk, the block's cold chunk holding its timestamps; `None` otherwise.
+    pub timestamps: Option<ChunkBytes>,
 }
 
 impl BlockChunk {
@@ -64,12 +69,15 @@ impl BlockChunk {
     /// it is an XOR chunk or a cold run.
     pub fn decode_into(&self, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), BlockError> {
         let encoding = self.bytes.encoding();
-        decode_into(encoding, self.bytes.data(), ts, vs).map_err(|e| BlockError::Undecodable {
-            encoding,
-            source: match e {
-                MergeError::Unsupported(_) => None,
-                MergeError::Decode(source) => Some(source),
-            },
+        let timestamps = self.timestamps.as_ref().map(ChunkBytes::data);
+        decode_into(encoding, self.bytes.data(), timestamps, ts, vs).map_err(|e| {
+            BlockError::Undecodable {
+                encoding,
+                source: match e {
+                    MergeError::Unsupported(_) => None,
+                    MergeError::Decode(source) => Some(source),
+                },
+            }
         })
     }
 }
@@ -124,6 +132,28 @@ impl Block {
         Ok(self.chunks.chunk(chunk)?)
     }
 
+    /// One series chunk by ref, with the timestamp chunk it shares if it is a
+    /// `ColdShared` chunk.
+    pub fn series_chunk(&self, meta: &ChunkMeta) -> Result<BlockChunk, BlockError> {
+        let bytes = self.chunks.chunk(meta.chunk_ref)?;
+        let timestamps = match bytes.encoding() {
+            Encoding::ColdShared => {
+                let (r, _) = shared::split(bytes.data()).map_err(|e| BlockError::Undecodable {
+                    encoding: Encoding::ColdShared,
+                    source: Some(e),
+                })?;
+                Some(self.chunks.chunk(r)?)
+            }
+            _ => None,
+        };
+        Ok(BlockChunk {
+            min_time: meta.min_time,
+            max_time: meta.max_time,
+            bytes,
+            timestamps,
+        })
+    }
+
     /// The series matching all `matchers` that have chunks overlapping
     /// `[mint, maxt]` (ms, both inclusive), sorted by labels, with those chunks.
     pub fn select(
@@ -144,13 +174,7 @@ impl Block {
             let chunks = metas
                 .iter()
                 .filter(|c| c.max_time >= mint && c.min_time <= maxt)
-                .map(|c| {
-                    Ok(BlockChunk {
-                        min_time: c.min_time,
-                        max_time: c.max_time,
-                        bytes: self.chunks.chunk(c.chunk_ref)?,
-                    })
-                })
+                .map(|c| self.series_chunk(c))
                 .collect::<Result<Vec<_>, BlockError>>()?;
             if !chunks.is_empty() {
                 out.push(BlockSeries { labels, chunks });

@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::encoding::reencode;
+use super::encoding::{cold_runs, decode_all, to_xor};
 use super::merge::{merge_chunks, sample_count, ChunkIn, MergeError, SAMPLES_PER_CHUNK};
+use super::shared::SharedTimestamps;
 use super::{
     BlockDesc, BlockEncoding, BlockError, BlockId, BlockMeta, BlockStats, CompactionMeta,
     META_VERSION,
@@ -101,6 +102,7 @@ pub fn write_block_with(
                 max_time: c.max_time,
                 encoding: c.encoding,
                 data: Cow::Owned(c.data),
+                timestamps: None,
             })
             .collect();
         b.add_series(labels, chunks)?;
@@ -120,6 +122,8 @@ pub(crate) struct BlockBuilder {
     series: Vec<(Labels, Vec<ChunkMeta>)>,
     stats: BlockStats,
     encodings: BTreeSet<u8>,
+    /// Timestamp columns written so far (cold blocks).
+    shared: SharedTimestamps,
 }
 
 impl BlockBuilder {
@@ -150,6 +154,7 @@ impl BlockBuilder {
             series: Vec::new(),
             stats: BlockStats::default(),
             encodings: BTreeSet::new(),
+            shared: SharedTimestamps::default(),
         };
         b.chunks = Some(ChunkWriter::create(
             &b.tmp.join(CHUNKS_DIR),
@@ -176,32 +181,57 @@ impl BlockBuilder {
                 c.min_time, c.max_time, self.min_time, self.max_time
             )));
         }
-        let chunks = merge_chunks(chunks)
-            .and_then(|c| reencode(self.encoding, c))
-            .map_err(|e| match e {
-                MergeError::Unsupported(enc) => BlockError::Invalid(format!(
-                    "series {labels}: cannot merge or re-encode chunks of encoding {enc:?}"
-                )),
-                MergeError::Decode(source) => BlockError::Chunk {
-                    block: self.id.to_string(),
-                    series: labels.to_string(),
-                    source,
-                },
-            })?;
+        let merge_err = |e| match e {
+            MergeError::Unsupported(enc) => BlockError::Invalid(format!(
+                "series {labels}: cannot merge or re-encode chunks of encoding {enc:?}"
+            )),
+            MergeError::Decode(source) => BlockError::Chunk {
+                block: self.id.to_string(),
+                series: labels.to_string(),
+                source,
+            },
+        };
+        let chunks = merge_chunks(chunks).map_err(merge_err)?;
         let writer = self
             .chunks
             .as_mut()
             .ok_or_else(|| BlockError::Invalid("block already finished".into()))?;
         let mut metas = Vec::with_capacity(chunks.len());
-        for c in &chunks {
-            let chunk_ref = writer.write_chunk(c.encoding, &c.data)?;
-            metas.push(ChunkMeta {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                chunk_ref,
-            });
-            self.stats.num_samples += sample_count(c.encoding, &c.data);
-            self.encodings.insert(c.encoding.as_u8());
+        match self.encoding {
+            BlockEncoding::Xor => {
+                for c in &to_xor(chunks).map_err(merge_err)? {
+                    let chunk_ref = writer.write_chunk(c.encoding, &c.data)?;
+                    metas.push(ChunkMeta {
+                        min_time: c.min_time,
+                        max_time: c.max_time,
+                        chunk_ref,
+                    });
+                    self.stats.num_samples += sample_count(c.encoding, &c.data);
+                    self.encodings.insert(c.encoding.as_u8());
+                }
+            }
+            BlockEncoding::Cold => {
+                let (ts, vs) = decode_all(&chunks).map_err(merge_err)?;
+                for run in cold_runs(ts.len()) {
+                    let (Some(t), Some(v)) = (ts.get(run.clone()), vs.get(run)) else {
+                        continue;
+                    };
+                    let (Some(min_time), Some(max_time)) = (t.first(), t.last()) else {
+                        continue;
+                    };
+                    let data = self.shared.encode_run(t, v, writer)?;
+                    let chunk_ref = writer.write_chunk(Encoding::ColdShared, &data)?;
+                    metas.push(ChunkMeta {
+                        min_time: *min_time,
+                        max_time: *max_time,
+                        chunk_ref,
+                    });
+                    self.stats.num_samples += t.len() as u64;
+                }
+                // Shared runs and the plain cold chunks of their timestamps.
+                self.encodings.insert(Encoding::Cold.as_u8());
+                self.encodings.insert(Encoding::ColdShared.as_u8());
+            }
         }
         self.stats.num_chunks += metas.len() as u64;
         self.stats.num_series += 1;

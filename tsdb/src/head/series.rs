@@ -29,14 +29,19 @@ pub(crate) const SAMPLES_PER_CHUNK: u16 = 120;
 pub(crate) enum SnapBytes {
     Heap(Arc<[u8]>),
     File(ChunkBytes),
+    /// A block's `ColdShared` chunk and the cold chunk holding its timestamps.
+    Shared {
+        values: ChunkBytes,
+        timestamps: ChunkBytes,
+    },
 }
 
 impl SnapBytes {
-    /// The XOR chunk bytes.
+    /// The chunk bytes (XOR for head chunks; for a shared cold chunk, its values part).
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
             SnapBytes::Heap(b) => b,
-            SnapBytes::File(c) => c.data(),
+            SnapBytes::File(c) | SnapBytes::Shared { values: c, .. } => c.data(),
         }
     }
 }
