@@ -129,3 +129,83 @@ pub(crate) fn sample_count(data: &[u8]) -> Result<usize, CodecError> {
     cold_decode(values, &mut ts, &mut vs)?;
     Ok(vs.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const STALE: u64 = 0x7ff0_0000_0000_0002;
+
+    fn writer(dir: &tempfile::TempDir) -> ChunkWriter {
+        ChunkWriter::create(&dir.path().join("chunks"), 1 << 20).unwrap()
+    }
+
+    /// The timestamp chunk a run's data refers to, from the writer's map.
+    fn timestamps_of<'a>(shared: &'a SharedTimestamps, data: &[u8]) -> &'a [u8] {
+        let (r, _) = split(data).unwrap();
+        shared
+            .written
+            .iter()
+            .find(|(_, v)| **v == r)
+            .map(|(k, _)| k.as_slice())
+            .unwrap()
+    }
+
+    #[test]
+    fn equal_columns_are_written_once_and_decode_bit_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = writer(&dir);
+        let mut shared = SharedTimestamps::default();
+        let ts: Vec<i64> = (0..500).map(|i| 1_000 + i * 15_000 + i % 7).collect();
+        let a: Vec<f64> = (0..500).map(|i| f64::from(i) * 0.5).collect();
+        let mut b = a.clone();
+        b[3] = f64::from_bits(STALE);
+        b[4] = f64::from_bits(0x7ff8_0000_0000_beef);
+        let da = shared.encode_run(&ts, &a, &mut w).unwrap();
+        let db = shared.encode_run(&ts, &b, &mut w).unwrap();
+        assert_eq!(shared.written.len(), 1);
+        assert_eq!(split(&da).unwrap().0, split(&db).unwrap().0);
+        let other: Vec<i64> = ts.iter().map(|t| t + 1).collect();
+        shared.encode_run(&other, &a, &mut w).unwrap();
+        assert_eq!(
+            shared.written.len(),
+            2,
+            "a different column gets its own chunk"
+        );
+
+        let (mut got_ts, mut got_vs) = (vec![-1], vec![-1.0]);
+        decode(&db, timestamps_of(&shared, &db), &mut got_ts, &mut got_vs).unwrap();
+        assert_eq!(got_ts[1..], ts[..]);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got_vs[1..]), bits(&b));
+        assert_eq!(sample_count(&db).unwrap(), 500);
+    }
+
+    #[test]
+    fn a_timestamp_chunk_of_another_length_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = writer(&dir);
+        let mut shared = SharedTimestamps::default();
+        let long = shared.encode_run(&[1, 2, 3], &[1.0; 3], &mut w).unwrap();
+        let short = shared.encode_run(&[1, 2], &[1.0; 2], &mut w).unwrap();
+        let (mut ts, mut vs) = (vec![7], vec![7.0]);
+        let err = decode(&long, timestamps_of(&shared, &short), &mut ts, &mut vs);
+        assert!(matches!(err, Err(CodecError::Corrupt { .. })));
+        assert_eq!((ts, vs), (vec![7], vec![7.0]), "nothing appended");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            data in proptest::collection::vec(any::<u8>(), 0..64),
+            timestamps in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let (mut ts, mut vs) = (Vec::new(), Vec::new());
+            if decode(&data, &timestamps, &mut ts, &mut vs).is_ok() {
+                prop_assert_eq!(ts.len(), vs.len());
+            }
+            let _ = sample_count(&data);
+        }
+    }
+}
