@@ -10,7 +10,7 @@
 //! `limit` cuts them with the warning [`TRUNCATED_WARNING`].
 
 use axum::extract::{Path, State};
-use promlite_tsdb::{Matcher, Symbol};
+use promlite_tsdb::{Limited, Matcher, Symbol};
 
 use super::api_error::ApiError;
 use super::format::{self, JsonBody};
@@ -29,12 +29,12 @@ pub async fn label_names(
     let matcher_sets = match_params(&params)?;
     let names = blocking(move || {
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
-        union_of(&matcher_sets, |m| {
-            q.label_names(m).map_err(ApiError::internal)
+        union_of(&matcher_sets, limit, |m| {
+            q.label_names_limited(m, limit).map_err(ApiError::internal)
         })
     })
     .await?;
-    Ok(string_list(names, limit))
+    Ok(string_list(names))
 }
 
 /// `/api/v1/label/<name>/values`: sorted values of one label. `<name>` may be
@@ -54,12 +54,13 @@ pub async fn label_values(
     let matcher_sets = match_params(&params)?;
     let values = blocking(move || {
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
-        union_of(&matcher_sets, |m| {
-            q.label_values(&name, m).map_err(ApiError::internal)
+        union_of(&matcher_sets, limit, |m| {
+            q.label_values_limited(&name, m, limit)
+                .map_err(ApiError::internal)
         })
     })
     .await?;
-    Ok(string_list(values, limit))
+    Ok(string_list(values))
 }
 
 /// `/api/v1/series`: the label sets of the series selected by `match[]`.
@@ -75,13 +76,14 @@ pub async fn series(State(state): State<ReadState>, params: Params) -> Result<Js
     let matcher_sets = match_params(&params)?;
     let series = blocking(move || {
         let q = state.db.querier(start, end).map_err(ApiError::internal)?;
-        union_of(&matcher_sets, |m| {
-            let selected = q.select(m).map_err(ApiError::internal)?;
-            Ok(selected.into_iter().map(|s| s.labels().clone()).collect())
+        // Labels only: no chunk is snapshotted, and only `limit` series are sorted.
+        union_of(&matcher_sets, limit, |m| {
+            q.series_labels(m, limit).map_err(ApiError::internal)
         })
     })
     .await?;
-    let (series, warnings) = apply_limit(series, limit);
+    let warnings = truncation_warning(&series);
+    let series = series.items;
     Ok(format::success(
         |out| {
             out.push('[');
@@ -108,23 +110,37 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
-/// Runs `lookup` once per matcher set (once without matchers when there is
-/// no `match[]`) and returns the sorted union. Each lookup already answers
-/// sorted and unique, so the common single selector is passed through as is.
+/// Runs `lookup` (cut to `limit`) once per matcher set (once without
+/// matchers when there is no `match[]`) and returns the sorted union cut to
+/// `limit`. Each lookup already answers sorted and unique, so the common
+/// single selector is passed through as is. The first `limit` items of a
+/// union are among the first `limit` of its parts, so cutting each part first
+/// loses nothing.
 fn union_of<T: Ord>(
     sets: &[Vec<Matcher>],
-    mut lookup: impl FnMut(&[Matcher]) -> Result<Vec<T>, ApiError>,
-) -> Result<Vec<T>, ApiError> {
+    limit: Option<usize>,
+    mut lookup: impl FnMut(&[Matcher]) -> Result<Limited<T>, ApiError>,
+) -> Result<Limited<T>, ApiError> {
     if let [] | [_] = sets {
         return lookup(sets.first().map_or(&[][..], Vec::as_slice));
     }
     let mut all = Vec::new();
+    let mut truncated = false;
     for set in sets {
-        all.extend(lookup(set)?);
+        let part = lookup(set)?;
+        truncated |= part.truncated;
+        all.extend(part.items);
     }
     all.sort_unstable();
     all.dedup();
-    Ok(all)
+    if let Some(l) = limit.filter(|&l| all.len() > l) {
+        all.truncate(l);
+        truncated = true;
+    }
+    Ok(Limited {
+        items: all,
+        truncated,
+    })
 }
 
 /// Parses every `match[]` selector into matcher sets (Prometheus
@@ -145,22 +161,20 @@ pub fn match_params(params: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     Ok(sets)
 }
 
-/// Keeps at most `limit` items, with the truncation warning when cut.
-fn apply_limit<T>(mut items: Vec<T>, limit: Option<usize>) -> (Vec<T>, Vec<String>) {
-    match limit {
-        Some(l) if items.len() > l => {
-            items.truncate(l);
-            (items, vec![TRUNCATED_WARNING.to_owned()])
-        }
-        _ => (items, Vec::new()),
+/// The truncation warning, if the lookup was cut by its limit.
+fn truncation_warning<T>(found: &Limited<T>) -> Vec<String> {
+    if found.truncated {
+        vec![TRUNCATED_WARNING.to_owned()]
+    } else {
+        Vec::new()
     }
 }
 
-/// A JSON list of strings, cut to `limit`.
-fn string_list(items: Vec<Symbol>, limit: Option<usize>) -> JsonBody {
-    let (items, warnings) = apply_limit(items, limit);
+/// A JSON list of strings, with the truncation warning if it was cut.
+fn string_list(found: Limited<Symbol>) -> JsonBody {
+    let warnings = truncation_warning(&found);
     format::success(
-        |out| format::push_str_array(out, items.iter().map(|s| &**s)),
+        |out| format::push_str_array(out, found.items.iter().map(|s| &**s)),
         &warnings,
         &[],
     )

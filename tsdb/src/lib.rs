@@ -34,7 +34,7 @@ pub use chunks::{
 pub use db::{CompactionReport, Db, Options, Stats};
 pub use error::{AppendError, Error};
 pub use head::{Appender, LabelLimits, SeriesRef};
-pub use querier::{Querier, RawChunk, SampleError, Series, SeriesIter};
+pub use querier::{Limited, Querier, RawChunk, SampleError, Series, SeriesIter};
 pub use wal::FsyncPolicy;
 pub use block::{
     apply_retention, expired_blocks, open_blocks, write_block, Block, BlockChunk, BlockDesc, BlockError, BlockId, BlockMeta,

@@ -351,6 +351,54 @@ impl Head {
         Some(s.labels.clone())
     }
 
+    /// Appends to `out`, in ref order, the labels of the series among `refs`
+    /// holding samples in `[mint, maxt]` (ms, inclusive). Takes each series'
+    /// lock only to read its time bounds; no chunk is copied.
+    pub(crate) fn labels_in_range(
+        &self,
+        refs: &RoaringBitmap,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Labels>,
+    ) {
+        // The common case (Grafana asks for the last hours): the range covers
+        // the whole head, so any series holding data is in it.
+        let covers_head = self
+            .time_range()
+            .is_some_and(|(lo, hi)| lo >= mint && hi <= maxt);
+        for r in refs {
+            let Some(s) = self.series.get(SeriesRef(r)) else {
+                continue;
+            };
+            let Some(min) = s.data.lock().min_time() else {
+                continue;
+            };
+            // Out-of-order samples are older than the newest in-order one; a
+            // series with only out-of-order data has no in-order newest yet.
+            let max = match s.max_time() {
+                i64::MIN => i64::MAX,
+                t => t,
+            };
+            if covers_head || (min <= maxt && max >= mint) {
+                out.push(s.labels.clone());
+            }
+        }
+    }
+
+    /// The value of label `name` of series `r`, if the series exists and has it.
+    pub(crate) fn label_value_of(&self, r: u32, name: &str) -> Option<Symbol> {
+        let s = self.series.get(SeriesRef(r))?;
+        let value = s.labels.iter().find(|l| &*l.name == name)?;
+        Some(value.value.clone())
+    }
+
+    /// Appends the label names of series `r` to `out`.
+    pub(crate) fn label_names_of(&self, r: u32, out: &mut Vec<Symbol>) {
+        if let Some(s) = self.series.get(SeriesRef(r)) {
+            out.extend(s.labels.iter().map(|l| l.name.clone()));
+        }
+    }
+
     /// Number of series in the head.
     pub(crate) fn num_series(&self) -> u64 {
         self.postings.num_series()

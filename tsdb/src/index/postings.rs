@@ -103,6 +103,30 @@ impl MemPostings {
         self.inner.read().all.len()
     }
 
+    /// Number of distinct values of label `name`.
+    pub fn num_values(&self, name: &str) -> usize {
+        self.inner.read().by_name.get(name).map_or(0, BTreeMap::len)
+    }
+
+    /// Number of distinct `name="value"` pairs (one pass over the names).
+    pub fn num_label_pairs(&self) -> usize {
+        self.inner.read().by_name.values().map(BTreeMap::len).sum()
+    }
+
+    /// The first `n` values of `name` in sorted order (all of them with `None`):
+    /// a limited lookup clones no more than it returns.
+    pub fn label_values_up_to(&self, name: &str, n: Option<usize>) -> Vec<Symbol> {
+        let inner = self.inner.read();
+        let Some(values) = inner.by_name.get(name) else {
+            return Vec::new();
+        };
+        values
+            .keys()
+            .take(n.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+
     /// Cardinality statistics, each list cut to the `limit` largest entries.
     pub fn stats(&self, limit: usize) -> PostingsStats {
         let inner = self.inner.read();
@@ -323,6 +347,20 @@ mod tests {
             names(p.label_values_intersecting("m", &refs).unwrap()),
             ["y"]
         );
+    }
+
+    #[test]
+    fn counts_and_limited_values() {
+        let p = MemPostings::new();
+        p.add(1, &ls(&[("__name__", "up"), ("job", "b")]));
+        p.add(2, &ls(&[("__name__", "up"), ("job", "a")]));
+        p.add(3, &ls(&[("__name__", "up"), ("job", "c")]));
+        assert_eq!(p.num_values("job"), 3);
+        assert_eq!(p.num_values("nope"), 0);
+        assert_eq!(p.num_label_pairs(), 4);
+        assert_eq!(names(p.label_values_up_to("job", Some(2))), ["a", "b"]);
+        assert_eq!(names(p.label_values_up_to("job", None)), ["a", "b", "c"]);
+        assert!(p.label_values_up_to("nope", Some(2)).is_empty());
     }
 
     #[test]
