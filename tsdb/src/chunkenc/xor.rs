@@ -392,21 +392,25 @@ impl<'a> XorIterator<'a> {
     }
 
     /// Advances to the next sample; false at the end or on an error.
-    #[inline]
+    // Inlined into callers' loops: a call per sample cost ~15 % of decoding.
+    #[inline(always)]
     #[expect(
         clippy::should_implement_trait,
         reason = "a lending next/at/err cursor like Prometheus's iterators; not an Iterator"
     )]
     pub fn next(&mut self) -> bool {
-        if self.num_read >= self.num_total || self.err.is_some() {
+        // An error sets `num_read` to `num_total`, so one compare covers both.
+        if self.num_read >= self.num_total {
             return false;
         }
-        let read = match self.num_read {
-            0 => self.read_first(),
-            1 => self.read_second(),
-            _ => self
-                .read_dod()
-                .and_then(|()| self.values.read(&mut self.br)),
+        let read = if self.num_read >= 2 {
+            // Every sample after the second: the common case first.
+            self.read_dod()
+                .and_then(|()| self.values.read(&mut self.br))
+        } else if self.num_read == 0 {
+            self.read_first()
+        } else {
+            self.read_second()
         };
         match read {
             Ok(()) => {
@@ -415,6 +419,7 @@ impl<'a> XorIterator<'a> {
             }
             Err(e) => {
                 self.err = Some(e);
+                self.num_read = self.num_total;
                 false
             }
         }
@@ -467,20 +472,24 @@ impl<'a> XorIterator<'a> {
     fn read_dod(&mut self) -> Result<(), ChunkError> {
         // Enough for every bucket but the 64-bit one: 4 prefix + 20 bits.
         let peek = self.br.peek_min(24);
-        // Leading one bits name the bucket: 0 → dod 0, 10 → 14 bits,
-        // 110 → 17, 1110 → 20, 1111 → 64.
-        let ones = (!peek).leading_zeros().min(4);
-        let (prefix, size) = match ones {
-            0 => {
-                // Regular scrapes: dod 0, one bit.
-                self.br.skip(1)?;
-                self.t = self.t.wrapping_add(self.t_delta as i64);
-                return Ok(());
-            }
-            1 => (2, 14),
-            2 => (3, 17),
-            3 => (4, 20),
-            _ => (4, 64),
+        if peek >> 63 == 0 {
+            // Regular scrapes: dod 0, one bit. Tested before the other
+            // buckets so it is one well-predicted branch, not a jump table.
+            self.br.skip(1)?;
+            self.t = self.t.wrapping_add(self.t_delta as i64);
+            return Ok(());
+        }
+        // Leading one bits name the bucket: 10 → 14 bits, 110 → 17,
+        // 1110 → 20, 1111 → 64.
+        let ones = (!peek).leading_zeros();
+        let (prefix, size) = if ones == 1 {
+            (2, 14)
+        } else if ones == 2 {
+            (3, 17)
+        } else if ones == 3 {
+            (4, 20)
+        } else {
+            (4, 64)
         };
         let dod = if size < 64 {
             // Prefix and payload are both inside the peeked word.
