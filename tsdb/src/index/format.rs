@@ -1,7 +1,7 @@
 //! The byte layout of a block index file (see `docs/format/index.md`).
 //!
 //! ```text
-//! header   magic u32 BE 0x504C4958 ("PLIX") | version u8 = 1 | 3 zero bytes
+//! header   magic u32 BE 0x504C4958 ("PLIX") | version u8 (1 or 2) | 3 zero bytes
 //! section  symbols | series | series offsets | postings | postings table,
 //!          each: body bytes | CRC32C(body) u32 BE
 //! TOC      5 × (offset u64 BE, length u64 BE) of the bodies | CRC32C(TOC) u32 BE
@@ -9,16 +9,25 @@
 
 /// Magic number opening every index file.
 pub(crate) const MAGIC: u32 = 0x504C_4958;
-/// Format version written and accepted.
-pub(crate) const VERSION: u8 = 1;
+/// Format version written: series offsets are u32 and chunk start times
+/// are relative to a base time at the head of the series section.
+pub(crate) const VERSION: u8 = 2;
+/// The first format version, still read: u64 series offsets, absolute times.
+pub(crate) const VERSION_1: u8 = 1;
 /// Bytes of the header.
 pub(crate) const HEADER_LEN: usize = 8;
 /// Number of sections, in file order.
 pub(crate) const SECTIONS: usize = 5;
 /// Bytes of the TOC: the section table plus its CRC.
 pub(crate) const TOC_LEN: usize = SECTIONS * 16 + 4;
-/// Bytes of each series offset entry.
-pub(crate) const SERIES_OFFSET_LEN: usize = 8;
+/// Bytes of each series offset entry in a `version` file.
+pub(crate) fn series_offset_len(version: u8) -> usize {
+    if version == VERSION_1 {
+        8
+    } else {
+        4
+    }
+}
 
 /// The sections of an index file, in file order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +36,8 @@ pub(crate) enum Section {
     Symbols = 0,
     /// Series entries (labels as symbol refs, chunk metas), in label order.
     Series = 1,
-    /// One u64 BE per series: offset of its entry within the series section.
+    /// One u32 BE per series (u64 BE in version 1): offset of its entry
+    /// within the series section.
     SeriesOffsets = 2,
     /// Roaring bitmaps (portable format), one per label pair.
     Postings = 3,

@@ -30,6 +30,10 @@ pub struct IndexFile {
     names: Vec<NameEntry>,
     sections: [Range<usize>; format::SECTIONS],
     num_series: u32,
+    /// The file's format version (`format::VERSION_1` or `format::VERSION`).
+    version: u8,
+    /// Version 2: the time the first chunk start of each series is relative to.
+    base_time: i64,
 }
 
 struct NameEntry {
@@ -63,15 +67,28 @@ impl IndexFile {
             names: Vec::new(),
             sections: Default::default(),
             num_series: 0,
+            version: format::VERSION,
+            base_time: 0,
         };
         ix.read_toc()?;
         ix.read_symbols()?;
         ix.read_postings_table()?;
-        let offsets_len = ix.section(Section::SeriesOffsets).len();
-        if !offsets_len.is_multiple_of(format::SERIES_OFFSET_LEN) {
-            return Err(ix.corrupt(Section::SeriesOffsets, 0, "length not a multiple of 8"));
+        if ix.version != format::VERSION_1 {
+            let mut d = Decoder::new(ix.section(Section::Series));
+            ix.base_time = d
+                .varint()
+                .ok_or_else(|| ix.corrupt(Section::Series, 0, "truncated base time"))?;
         }
-        ix.num_series = u32::try_from(offsets_len / format::SERIES_OFFSET_LEN)
+        let offsets_len = ix.section(Section::SeriesOffsets).len();
+        let entry_len = format::series_offset_len(ix.version);
+        if !offsets_len.is_multiple_of(entry_len) {
+            return Err(ix.corrupt(
+                Section::SeriesOffsets,
+                0,
+                "length not a multiple of the entry size",
+            ));
+        }
+        ix.num_series = u32::try_from(offsets_len / entry_len)
             .map_err(|_| ix.corrupt(Section::SeriesOffsets, 0, "too many series"))?;
         Ok(ix)
     }
@@ -111,7 +128,9 @@ impl IndexFile {
                 .ok_or_else(|| bad(&d, "bad chunk span"))?;
             let (min_time, chunk_ref) = match prev {
                 None => (
-                    start,
+                    start
+                        .checked_add(self.base_time)
+                        .ok_or_else(|| bad(&d, "chunk time overflow"))?,
                     d.uvarint().ok_or_else(|| bad(&d, "truncated chunk ref"))?,
                 ),
                 Some((prev_max, prev_ref)) => {
@@ -168,8 +187,9 @@ impl IndexFile {
         if d.be_u32() != Some(format::MAGIC) {
             return Err(hdr("wrong magic number"));
         }
-        if d.u8() != Some(format::VERSION) {
-            return Err(hdr("unsupported version"));
+        match d.u8() {
+            Some(v @ (format::VERSION_1 | format::VERSION)) => self.version = v,
+            _ => return Err(hdr("unsupported version")),
         }
         let toc_start = len - format::TOC_LEN;
         let toc = self.map.get(toc_start..).unwrap_or_default();
@@ -333,11 +353,19 @@ impl IndexFile {
 
     /// The decoder positioned at series `id`'s entry, and the entry's offset in the series section.
     fn series_entry(&self, id: u32) -> Result<(Decoder<'_>, usize), IndexError> {
-        let at = id as usize * format::SERIES_OFFSET_LEN;
+        let entry_len = format::series_offset_len(self.version);
+        let at = id as usize * entry_len;
         let offsets = self.section(Section::SeriesOffsets);
         let off = offsets
-            .get(at..at + format::SERIES_OFFSET_LEN)
-            .and_then(|b| Decoder::new(b).be_u64())
+            .get(at..at + entry_len)
+            .and_then(|b| {
+                let mut d = Decoder::new(b);
+                if entry_len == 8 {
+                    d.be_u64()
+                } else {
+                    d.be_u32().map(u64::from)
+                }
+            })
             .ok_or_else(|| self.corrupt(Section::SeriesOffsets, at, "series id out of range"))?;
         let body = self.section(Section::Series);
         let entry = usize::try_from(off)

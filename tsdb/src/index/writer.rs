@@ -59,9 +59,19 @@ pub(crate) fn write_index(
         sym_buf.extend_from_slice(s.as_bytes());
     }
 
+    // Chunk start times of each series' first chunk are stored relative to
+    // the earliest one: a few bytes instead of a full ms timestamp.
+    let base_time = series
+        .iter()
+        .filter_map(|(_, c)| c.first().map(|c| c.min_time))
+        .min()
+        .unwrap_or(0);
+    put_varint(series_buf, base_time);
     let mut postings: BTreeMap<(u64, u64), RoaringBitmap> = BTreeMap::new();
     for (id, (labels, chunks)) in series.iter().enumerate() {
-        offsets_buf.extend_from_slice(&(series_buf.len() as u64).to_be_bytes());
+        let offset = u32::try_from(series_buf.len())
+            .map_err(|_| IndexError::Invalid("series section over 4 GiB"))?;
+        offsets_buf.extend_from_slice(&offset.to_be_bytes());
         put_uvarint(series_buf, labels.len() as u64);
         for l in labels {
             let (n, v) = (symbol_ref(&l.name)?, symbol_ref(&l.value)?);
@@ -69,13 +79,16 @@ pub(crate) fn write_index(
             put_uvarint(series_buf, v);
             postings.entry((n, v)).or_default().insert(id as u32);
         }
-        encode_chunk_metas(series_buf, chunks)?;
+        encode_chunk_metas(series_buf, chunks, base_time)?;
     }
 
     // Postings and the table that locates them, grouped by name; (name, value)
     // refs iterate in string order because symbol refs do.
     let mut by_name: BTreeMap<u64, Vec<(u64, u64, u64)>> = BTreeMap::new();
-    for ((n, v), bitmap) in &postings {
+    for ((n, v), bitmap) in &mut postings {
+        // Series are sorted by labels, so many lists are runs of ids (every
+        // series of a metric name): run containers store each run in 4 bytes.
+        bitmap.optimize();
         let start = postings_buf.len() as u64;
         bitmap
             .serialize_into(&mut *postings_buf)
@@ -99,10 +112,14 @@ pub(crate) fn write_index(
     write_file(path, &sections)
 }
 
-/// Chunk metas: count, then per chunk the start (first as is, later ones as
-/// the gap from the previous chunk's end), the span, and the ref (first as
-/// is, later ones as a signed delta).
-fn encode_chunk_metas(buf: &mut Vec<u8>, chunks: &[ChunkMeta]) -> Result<(), IndexError> {
+/// Chunk metas: count, then per chunk the start (first relative to
+/// `base_time`, later ones as the gap from the previous chunk's end), the
+/// span, and the ref (first as is, later ones as a signed delta).
+fn encode_chunk_metas(
+    buf: &mut Vec<u8>,
+    chunks: &[ChunkMeta],
+    base_time: i64,
+) -> Result<(), IndexError> {
     put_uvarint(buf, chunks.len() as u64);
     let mut prev: Option<&ChunkMeta> = None;
     for c in chunks {
@@ -112,7 +129,11 @@ fn encode_chunk_metas(buf: &mut Vec<u8>, chunks: &[ChunkMeta]) -> Result<(), Ind
         };
         match prev {
             None => {
-                put_varint(buf, c.min_time);
+                let start = c
+                    .min_time
+                    .checked_sub(base_time)
+                    .ok_or(IndexError::Invalid("chunk time overflow"))?;
+                put_varint(buf, start);
                 put_uvarint(buf, span as u64);
                 put_uvarint(buf, c.chunk_ref.as_u64());
             }
