@@ -355,11 +355,10 @@ async fn q2f_start_not_aligned_to_step() {
 #[tokio::test]
 async fn q2_eleven_thousand_points_guard() {
     let api = api();
-    // Prometheus refuses only when (end - start) / step > 11000. The engine
-    // keeps its own guard one point stricter (11000 steps exactly is refused
-    // there), so the accepted side is checked just below the boundary.
+    // Prometheus refuses only when (end - start) / step > 11000: exactly 11000
+    // steps (11001 points) is still answered.
     let ok = api
-        .get("/api/v1/query_range?query=1&start=0&end=10999&step=1")
+        .get("/api/v1/query_range?query=1&start=0&end=11000&step=1")
         .await;
     assert_eq!(ok.status, StatusCode::OK);
     assert_error(

@@ -203,7 +203,7 @@ impl Engine {
                 }
                 // Prometheus's API limit, kept here so no caller can ask the
                 // engine for an unbounded number of steps.
-                if end_ms.saturating_sub(start_ms) / step_ms >= MAX_POINTS_PER_SERIES {
+                if end_ms.saturating_sub(start_ms) / step_ms > MAX_POINTS_PER_SERIES {
                     return Err(QueryError::bad_data(format!(
                         "exceeded maximum resolution of {MAX_POINTS_PER_SERIES} points per timeseries. Try decreasing the query resolution (?step=XX)"
                     )));
