@@ -49,3 +49,10 @@ pub use storage::{
 pub use value::{
     is_stale_nan, FPoint, Label, Labels, Sample, Series, Value, METRIC_NAME, STALE_NAN_BITS,
 };
+
+/// True for the matcher labels the parser wrapper adds to carry syntax that
+/// promql-parser does not know (`anchored`/`smoothed`, `info()` selectors); they
+/// are not part of the user's query and must not be shown back (e.g. by `parse_query`).
+pub fn is_internal_matcher_label(name: &str) -> bool {
+    name == extended_range::MODE_LABEL || name == info_selector::INFO_SELECTOR_LABEL
+}

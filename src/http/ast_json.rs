@@ -133,6 +133,7 @@ fn matchers(v: &VectorSelector) -> Vec<Value> {
     let rest = matchers
         .iter()
         .chain(or_matchers.iter().flatten())
+        .filter(|m| !promlite_promql::is_internal_matcher_label(&m.name))
         .map(|m| {
             let op = match m.op {
                 MatchOp::Equal => "=",
@@ -242,6 +243,18 @@ mod tests {
         );
         assert_eq!(tree(r#""x""#), json!({"type": "stringLiteral", "val": "x"}));
         assert_eq!(tree("1e21")["val"], "1000000000000000000000");
+    }
+
+    #[test]
+    fn internal_matchers_stay_hidden() {
+        for q in ["rate(x[5m] anchored)", "info(up)"] {
+            let text = tree(q).to_string();
+            assert!(
+                text.contains(r#""value":"x""#) || text.contains(r#""value":"up""#),
+                "{q}: {text}"
+            );
+            assert!(!text.contains("__promlite"), "{q}: {text}");
+        }
     }
 
     #[test]
