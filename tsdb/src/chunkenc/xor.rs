@@ -293,7 +293,8 @@ impl XorValues {
     }
 
     /// Reads the next value into `self.bits`.
-    #[inline]
+    // Inlined into the iterator's `next`, which is inlined into decode loops.
+    #[inline(always)]
     pub(crate) fn read(&mut self, br: &mut BitReader<'_>) -> Result<(), ChunkError> {
         // Each peek asks only for the bits it needs, so the register is
         // refilled about once per 32+ bits read rather than once per sample.
