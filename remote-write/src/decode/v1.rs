@@ -63,19 +63,9 @@ fn decode_series<'a>(
                     }
                 }
             }
-            2 => {
-                expect_wire_type("TimeSeries", field, wire_type, LEN)?;
-                out.samples.push(decode_sample(r.bytes()?)?);
-            }
-            3 | 4 => {
-                expect_wire_type("TimeSeries", field, wire_type, LEN)?;
-                r.bytes()?;
-                if field == 3 {
-                    out.exemplars += 1;
-                } else {
-                    out.histograms += 1;
-                }
-            }
+            2 => out.samples.push(read_sample(&mut r, field, wire_type)?),
+            3 => skip_unstored(&mut r, field, wire_type, &mut out.exemplars)?,
+            4 => skip_unstored(&mut r, field, wire_type, &mut out.histograms)?,
             _ => r.skip(wire_type)?,
         }
     }
@@ -139,10 +129,36 @@ fn decode_label(bytes: &[u8]) -> Result<LabelRef<'_>, WireError> {
     Ok(label)
 }
 
+/// Reads a `TimeSeries` samples field (2 in both versions) as one [`Sample`].
+#[inline]
+pub(super) fn read_sample(
+    r: &mut Reader<'_>,
+    field: u32,
+    wire_type: u8,
+) -> Result<Sample, WireError> {
+    expect_wire_type("TimeSeries", field, wire_type, LEN)?;
+    decode_sample(r.bytes()?)
+}
+
+/// Skips a `TimeSeries` field that is received but not stored (an exemplar or a
+/// native histogram) and counts it in `counter`. Shared with 2.0, which numbers
+/// these two fields the other way round.
+pub(super) fn skip_unstored(
+    r: &mut Reader<'_>,
+    field: u32,
+    wire_type: u8,
+    counter: &mut usize,
+) -> Result<(), WireError> {
+    expect_wire_type("TimeSeries", field, wire_type, LEN)?;
+    r.bytes()?;
+    *counter += 1;
+    Ok(())
+}
+
 /// `Sample`: value (1, double), timestamp (2, int64). Shared with 2.0, whose
 /// `Sample` has the same fields.
 #[inline]
-pub(super) fn decode_sample(bytes: &[u8]) -> Result<Sample, WireError> {
+fn decode_sample(bytes: &[u8]) -> Result<Sample, WireError> {
     let mut sample = Sample {
         value: 0.0,
         timestamp: 0,

@@ -5,7 +5,7 @@
 //! pass and the series are resolved in a second; every reference is bounds-checked
 //! and a bad one refuses only its series.
 
-use super::v1::decode_sample;
+use super::v1::{read_sample, skip_unstored};
 use super::wire::{expect_wire_type, read_repeated_u32, Reader, LEN, VARINT};
 use super::{DecodedWrite, LabelRef, Limits, MetadataRef};
 use crate::error::{SeriesError, WireError};
@@ -74,19 +74,9 @@ fn decode_series<'a>(
     while let Some((field, wire_type)) = r.key()? {
         match field {
             1 => read_repeated_u32(&mut r, wire_type, "TimeSeries", field, refs)?,
-            2 => {
-                expect_wire_type("TimeSeries", field, wire_type, LEN)?;
-                out.samples.push(decode_sample(r.bytes()?)?);
-            }
-            3 | 4 => {
-                expect_wire_type("TimeSeries", field, wire_type, LEN)?;
-                r.bytes()?;
-                if field == 3 {
-                    out.histograms += 1;
-                } else {
-                    out.exemplars += 1;
-                }
-            }
+            2 => out.samples.push(read_sample(&mut r, field, wire_type)?),
+            3 => skip_unstored(&mut r, field, wire_type, &mut out.histograms)?,
+            4 => skip_unstored(&mut r, field, wire_type, &mut out.exemplars)?,
             5 => {
                 expect_wire_type("TimeSeries", field, wire_type, LEN)?;
                 metadata = Some(decode_metadata(r.bytes()?)?);
