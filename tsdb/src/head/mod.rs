@@ -32,6 +32,7 @@ use crate::error::{AppendError, Error};
 use crate::index::{postings_for_matchers, MemPostings};
 use crate::labels::{Labels, Symbol};
 use crate::matcher::Matcher;
+use crate::querier::Limited;
 use series::{Applied, MemSeries};
 use stripe::StripeSeries;
 use symbols::Symbols;
@@ -103,6 +104,21 @@ impl LabelLimits {
         }
         Ok(())
     }
+}
+
+/// True if `s` holds a sample in `[mint, maxt]` (ms, inclusive), judged by its
+/// oldest and newest sample times; takes the series' lock.
+fn holds_samples_in(s: &MemSeries, mint: i64, maxt: i64) -> bool {
+    let Some(min) = s.data.lock().min_time() else {
+        return false;
+    };
+    // Out-of-order samples are older than the newest in-order one; a series
+    // with only out-of-order data has no in-order newest yet.
+    let max = match s.max_time() {
+        i64::MIN => i64::MAX,
+        t => t,
+    };
+    min <= maxt && max >= mint
 }
 
 /// Head settings fixed at open.
@@ -351,37 +367,43 @@ impl Head {
         Some(s.labels.clone())
     }
 
-    /// Appends to `out`, in ref order, the labels of the series among `refs`
-    /// holding samples in `[mint, maxt]` (ms, inclusive). Takes each series'
-    /// lock only to read its time bounds; no chunk is copied.
+    /// The label sets, sorted, of the series among `refs` holding samples in
+    /// `[mint, maxt]` (ms, inclusive); with `limit`, only the `limit` smallest.
+    /// No chunk is copied and only the returned label sets are cloned: at 1M
+    /// series a match-all lookup with Grafana's `limit=40000` selects the
+    /// smallest in O(n) and sorts only those.
     pub(crate) fn labels_in_range(
         &self,
         refs: &RoaringBitmap,
         mint: i64,
         maxt: i64,
-        out: &mut Vec<Labels>,
-    ) {
+        limit: Option<usize>,
+    ) -> Limited<Labels> {
         // The common case (Grafana asks for the last hours): the range covers
-        // the whole head, so any series holding data is in it.
+        // the whole head, so any series holding in-order data is in it.
         let covers_head = self
             .time_range()
             .is_some_and(|(lo, hi)| lo >= mint && hi <= maxt);
+        let mut found = Vec::with_capacity(usize::try_from(refs.len()).unwrap_or(0));
         for r in refs {
             let Some(s) = self.series.get(SeriesRef(r)) else {
                 continue;
             };
-            let Some(min) = s.data.lock().min_time() else {
-                continue;
-            };
-            // Out-of-order samples are older than the newest in-order one; a
-            // series with only out-of-order data has no in-order newest yet.
-            let max = match s.max_time() {
-                i64::MIN => i64::MAX,
-                t => t,
-            };
-            if covers_head || (min <= maxt && max >= mint) {
-                out.push(s.labels.clone());
+            if (covers_head && s.max_time() != i64::MIN) || holds_samples_in(&s, mint, maxt) {
+                found.push(s);
             }
+        }
+        let truncated = limit.is_some_and(|l| found.len() > l);
+        if let Some(l) = limit.filter(|_| truncated) {
+            if let Some(nth) = l.checked_sub(1) {
+                found.select_nth_unstable_by(nth, |a, b| a.labels.cmp(&b.labels));
+            }
+            found.truncate(l);
+        }
+        found.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        Limited {
+            items: found.iter().map(|s| s.labels.clone()).collect(),
+            truncated,
         }
     }
 

@@ -5,8 +5,8 @@
 //! They never copy a chunk: on the head they go postings → series labels
 //! (each series' lock is taken only to read its time bounds). Each takes an
 //! optional limit and answers the smallest `limit` items in sorted order plus
-//! whether more matched, so a match-all lookup at 1M series sorts only what
-//! it returns. Blocks answer through their index (series lookups still read
+//! whether more matched, so a match-all lookup at 1M series sorts and clones
+//! only what it returns. Blocks answer through their index (series lookups still read
 //! a block series' chunk metas to check its time range).
 //!
 //! Label values or names under matchers that select few series are read from
@@ -58,30 +58,20 @@ impl Querier {
         matchers: &[Matcher],
         limit: Option<usize>,
     ) -> Result<Limited<Labels>, Error> {
-        let mut found = Vec::new();
-        if self.head_overlaps() {
+        // Head before blocks (see `Querier`). Each part may be cut to `limit`:
+        // the first `limit` of a union are among the first `limit` of its parts.
+        let head = if self.head_overlaps() {
             let refs = self.head.postings_for(matchers)?;
             self.head
-                .labels_in_range(&refs, self.mint, self.maxt, &mut found);
-        }
+                .labels_in_range(&refs, self.mint, self.maxt, limit)
+        } else {
+            Limited::cut(Vec::new(), None)
+        };
         let blocks = self.blocks();
         if blocks.is_empty() {
-            // Head series have unique label sets, so no dedup is needed and only
-            // the `limit` smallest must be sorted (O(n) selection, then l log l).
-            if let Some(l) = limit.filter(|&l| found.len() > l) {
-                if l > 0 {
-                    found.select_nth_unstable(l - 1);
-                }
-                found.truncate(l);
-                found.sort_unstable();
-                return Ok(Limited {
-                    items: found,
-                    truncated: true,
-                });
-            }
-            found.sort_unstable();
-            return Ok(Limited::cut(found, limit));
+            return Ok(head);
         }
+        let mut found = head.items;
         for b in &blocks {
             let selected = b
                 .select(matchers, self.mint, self.maxt)
@@ -93,7 +83,9 @@ impl Querier {
         }
         found.sort_unstable();
         found.dedup();
-        Ok(Limited::cut(found, limit))
+        let mut cut = Limited::cut(found, limit);
+        cut.truncated |= head.truncated;
+        Ok(cut)
     }
 
     /// Label names carried by the series matching `matchers` (all names if
