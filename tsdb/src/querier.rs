@@ -430,6 +430,43 @@ impl SeriesIter<'_> {
         }
     }
 
+    /// Passes every remaining sample to `f`, in order: the samples `next`
+    /// would return, with an XOR chunk's samples read in a tight loop instead
+    /// of through the per-sample chunk state machine. Afterwards
+    /// [`SeriesIter::err`] tells whether the data ended early.
+    pub fn for_each_sample(&mut self, mut f: impl FnMut(i64, f64)) {
+        loop {
+            if let Mode::Chunks {
+                chunks,
+                next,
+                cursor,
+                ..
+            } = &mut self.mode
+            {
+                if let Cursor::Xor(it) = cursor {
+                    while it.next() {
+                        let (t, v) = it.at();
+                        if t < self.mint {
+                            continue;
+                        }
+                        if t > self.maxt {
+                            // Chunks are disjoint and sorted: nothing later is in range.
+                            *cursor = Cursor::Idle;
+                            *next = chunks.len();
+                            return;
+                        }
+                        f(t, v);
+                    }
+                }
+            }
+            // Chunk boundaries, errors, cold runs and merged data.
+            match self.next() {
+                Some((t, v)) => f(t, v),
+                None => return,
+            }
+        }
+    }
+
     /// Advances to the first sample at or after `t` (ms) and returns it.
     pub fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
         match &mut self.mode {
