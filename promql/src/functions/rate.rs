@@ -63,8 +63,22 @@ fn windowed_difference(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
 }
 
 /// The sum of the values just before each decrease: what a counter lost to resets.
+///
+/// Resets are rare, so the common case is a plain scan for the first one: a
+/// branch the CPU predicts, instead of the chain of dependent additions a
+/// branch-free sum over every pair would be. From the first reset on, the
+/// values before decreases are added in order, exactly as a filtered sum.
 fn reset_correction(points: &[FPoint]) -> f64 {
+    let Some(first) = points.windows(2).position(|pair| match pair {
+        [prev, cur] => cur.f < prev.f,
+        _ => false,
+    }) else {
+        // The additive identity: `x + -0.0 == x` for every x, even -0.0.
+        return -0.0;
+    };
     points
+        .get(first..)
+        .unwrap_or_default()
         .windows(2)
         .filter_map(|pair| match pair {
             [prev, cur] if cur.f < prev.f => Some(prev.f),
