@@ -6,6 +6,12 @@
 //! a changed set (dropping `__name__`, `label_replace`) allocates one new slice.
 //! Invariant: a `Labels` is sorted by name, names are unique and values are
 //! non-empty (an empty value means "label absent", as in Prometheus).
+//!
+//! `tsdb::Labels` keeps the same invariant with a near-identical sorted-slice
+//! API (`get`, `iter`, `len`, the hash). The two are written twice on purpose:
+//! `promql` sees storage only through its `Storage` trait and must not depend
+//! on `tsdb` (nor `tsdb` on `promql`), so neither crate may borrow the other's
+//! type; the root crate converts between them at the storage adapter.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};

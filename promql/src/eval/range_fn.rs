@@ -355,41 +355,8 @@ mod tests {
             let range = 1 + (next() % 100) as i64;
             let step = 1 + (next() % 15) as i64;
             let grid = Grid::new(0, t + 50, step);
-            let win = Windows {
-                range,
-                offset: 0,
-                at: None,
-                mode: WindowMode::Plain,
-                lookback: 0,
-            };
-            for (name, e) in [
-                ("max_over_time", Extreme::Max),
-                ("min_over_time", Extreme::Min),
-            ] {
-                let slow = RangeApply {
-                    kernel: kernel(name),
-                    params: &[],
-                    grid,
-                    win,
-                    extreme: None,
-                    expects_counter: false,
-                };
-                let fast = RangeApply {
-                    extreme: Some(e),
-                    ..slow
-                };
-                let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
-                let a = slow.apply(&pts, &mut Vec::new(), &mut wa).unwrap();
-                let b = fast.apply(&pts, &mut Vec::new(), &mut wb).unwrap();
-                assert_eq!(wa, wb);
-                assert_eq!(a.len(), b.len());
-                for (x, y) in a.iter().zip(&b) {
-                    assert!(
-                        x.t == y.t && (x.f == y.f || (x.f.is_nan() && y.f.is_nan())),
-                        "{name}: {x:?} vs {y:?}"
-                    );
-                }
-            }
+            let win = plain_window(range);
+            assert_sliding_extreme_matches_kernel(&pts, grid, win);
         }
     }
 
@@ -415,13 +382,25 @@ mod tests {
         })
         .collect();
         let grid = Grid::new(0, 120, 5);
-        let win = Windows {
-            range: 25,
+        let win = plain_window(25);
+        assert_sliding_extreme_matches_kernel(&pts, grid, win);
+    }
+
+    /// A plain `[range]` window with no offset, `@` or lookback.
+    fn plain_window(range: i64) -> Windows {
+        Windows {
+            range,
             offset: 0,
             at: None,
             mode: WindowMode::Plain,
             lookback: 0,
-        };
+        }
+    }
+
+    /// Runs `max_over_time` and `min_over_time` once through the generic kernel
+    /// and once through the sliding-extreme fast path, and asserts that both
+    /// give the same points and window sizes.
+    fn assert_sliding_extreme_matches_kernel(pts: &[FPoint], grid: Grid, win: Windows) {
         for (name, e) in [
             ("max_over_time", Extreme::Max),
             ("min_over_time", Extreme::Min),
@@ -440,18 +419,14 @@ mod tests {
             };
             let mut scratch = Vec::new();
             let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
-            let a = slow.apply(&pts, &mut scratch, &mut wa).unwrap();
-            let b = fast.apply(&pts, &mut scratch, &mut wb).unwrap();
+            let a = slow.apply(pts, &mut scratch, &mut wa).unwrap();
+            let b = fast.apply(pts, &mut scratch, &mut wb).unwrap();
             assert_eq!(wa, wb, "{name} window sizes");
             assert_eq!(a.len(), b.len(), "{name}");
             for (x, y) in a.iter().zip(&b) {
-                assert_eq!(x.t, y.t);
                 assert!(
-                    x.f == y.f || (x.f.is_nan() && y.f.is_nan()),
-                    "{name} at {}: {} vs {}",
-                    x.t,
-                    x.f,
-                    y.f
+                    x.t == y.t && (x.f == y.f || (x.f.is_nan() && y.f.is_nan())),
+                    "{name}: {x:?} vs {y:?}"
                 );
             }
         }
