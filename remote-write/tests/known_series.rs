@@ -20,13 +20,7 @@ use promlite_remote_write::{
 
 fn series(labels: &[(&str, &str)], t: i64) -> v1::TimeSeries {
     v1::TimeSeries {
-        labels: labels
-            .iter()
-            .map(|&(n, v)| Label {
-                name: n.into(),
-                value: v.into(),
-            })
-            .collect(),
+        labels: labels.iter().copied().map(Label::from).collect(),
         samples: vec![Sample {
             value: t as f64,
             timestamp: t,

@@ -13,13 +13,7 @@ use promlite_remote_write::{
 
 fn series(labels: &[(&str, &str)], samples: usize) -> v1::TimeSeries {
     v1::TimeSeries {
-        labels: labels
-            .iter()
-            .map(|&(n, v)| Label {
-                name: n.into(),
-                value: v.into(),
-            })
-            .collect(),
+        labels: labels.iter().copied().map(Label::from).collect(),
         samples: (0..samples)
             .map(|i| Sample {
                 value: i as f64,

@@ -35,6 +35,16 @@ pub struct Label {
     pub value: String,
 }
 
+impl From<(&str, &str)> for Label {
+    /// A label pair from a borrowed `(name, value)`.
+    fn from((name, value): (&str, &str)) -> Self {
+        Label {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        }
+    }
+}
+
 /// The type of a metric family (`MetricMetadata.MetricType`, `Metadata.MetricType`:
 /// the same numbers in both versions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
