@@ -48,6 +48,11 @@ fn api() -> TestApi {
     ])
 }
 
+/// The exact body of a successful query whose `data.result` is `result` (JSON).
+fn query_success(result_type: &str, result: &str) -> String {
+    format!(r#"{{"status":"success","data":{{"resultType":"{result_type}","result":{result}}}}}"#)
+}
+
 fn assert_error(reply: &support::Reply, status: u16, error_type: &str, message: &str) {
     assert_eq!(reply.status.as_u16(), status, "body: {}", reply.body);
     let want = format!(
@@ -62,19 +67,13 @@ async fn q1a_health_check_post_form() {
     let r = api().post_form("/api/v1/query", "query=1%2B1&time=4").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.content_type, "application/json");
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
-    );
+    assert_eq!(r.body, query_success("scalar", r#"[4,"2"]"#));
 }
 
 #[tokio::test]
 async fn q1b_health_check_get() {
     let r = api().get("/api/v1/query?query=1%2B1&time=4").await;
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
-    );
+    assert_eq!(r.body, query_success("scalar", r#"[4,"2"]"#));
 }
 
 #[tokio::test]
@@ -84,21 +83,25 @@ async fn q1c_stats_from_url_on_form_post() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let j = r.json();
-    assert!(
-        j["data"]["stats"]["samples"]["totalQueryableSamples"].is_u64(),
-        "{}",
-        r.body
-    );
-    assert!(
-        j["data"]["stats"]["samples"]["peakSamples"].is_u64(),
-        "{}",
-        r.body
-    );
-    assert!(
-        j["data"]["stats"]["timings"]["evalTotalTime"].is_f64(),
-        "{}",
-        r.body
-    );
+    type TypeCheck = fn(&serde_json::Value) -> bool;
+    let checks: [(&str, TypeCheck); 3] = [
+        (
+            "/data/stats/samples/totalQueryableSamples",
+            serde_json::Value::is_u64,
+        ),
+        ("/data/stats/samples/peakSamples", serde_json::Value::is_u64),
+        (
+            "/data/stats/timings/evalTotalTime",
+            serde_json::Value::is_f64,
+        ),
+    ];
+    for (path, is_expected_type) in checks {
+        assert!(
+            j.pointer(path).is_some_and(is_expected_type),
+            "{path}: {}",
+            r.body
+        );
+    }
     // Without `stats` there is no stats member.
     let r = api().post_form("/api/v1/query", "query=up&time=600").await;
     assert!(r.json()["data"].get("stats").is_none());
@@ -135,9 +138,7 @@ async fn q1e_special_values_as_go_strings() {
             .await;
         assert_eq!(
             r.body,
-            format!(
-                r#"{{"status":"success","data":{{"resultType":"scalar","result":[4,"{want}"]}}}}"#
-            ),
+            query_success("scalar", &format!(r#"[4,"{want}"]"#)),
             "{q}"
         );
     }
@@ -173,9 +174,7 @@ async fn vector_values_and_label_escapes_are_exact() {
         let r = api.get(&format!("/api/v1/query?query={q}&time=600")).await;
         assert_eq!(
             r.body,
-            format!(
-                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{member}}}]}}}}"#
-            )
+            query_success("vector", &format!(r#"[{{"metric":{member}}}]"#))
         );
     }
 }
@@ -183,10 +182,7 @@ async fn vector_values_and_label_escapes_are_exact() {
 #[tokio::test]
 async fn fractional_timestamps_keep_three_digits() {
     let r = api().get("/api/v1/query?query=2&time=1700000000.01").await;
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000.010,"2"]}}"#
-    );
+    assert_eq!(r.body, query_success("scalar", r#"[1700000000.010,"2"]"#));
 }
 
 #[tokio::test]
@@ -254,7 +250,10 @@ async fn q2a_range_query_as_promlib_sends_it() {
     let r = api().post_form("/api/v1/query_range", body).await;
     assert_eq!(
         r.body,
-        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","instance":"x","job":"a"},"values":[[0,"1"],[60,"1"],[120,"1"]]}]}}"#
+        query_success(
+            "matrix",
+            r#"[{"metric":{"__name__":"up","instance":"x","job":"a"},"values":[[0,"1"],[60,"1"],[120,"1"]]}]"#
+        )
     );
     let g = api().get(&format!("/api/v1/query_range?{body}")).await;
     assert_eq!(g.body, r.body);
@@ -334,7 +333,10 @@ async fn q2e_special_values_in_matrix() {
         .await;
     assert_eq!(
         r.body,
-        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"weird","kind":"inf"},"values":[[0,"+Inf"],[15,"+Inf"]]},{"metric":{"__name__":"weird","kind":"nan"},"values":[[0,"NaN"],[15,"NaN"]]}]}}"#
+        query_success(
+            "matrix",
+            r#"[{"metric":{"__name__":"weird","kind":"inf"},"values":[[0,"+Inf"],[15,"+Inf"]]},{"metric":{"__name__":"weird","kind":"nan"},"values":[[0,"NaN"],[15,"NaN"]]}]"#
+        )
     );
 }
 
@@ -348,7 +350,10 @@ async fn q2f_start_not_aligned_to_step() {
         .await;
     assert_eq!(
         r.body,
-        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","instance":"x","job":"a"},"values":[[7.500,"1"],[37.500,"1"],[67.500,"1"]]}]}}"#
+        query_success(
+            "matrix",
+            r#"[{"metric":{"__name__":"up","instance":"x","job":"a"},"values":[[7.500,"1"],[37.500,"1"],[67.500,"1"]]}]"#
+        )
     );
 }
 
@@ -379,17 +384,11 @@ async fn empty_results_are_empty_arrays() {
     let r = api()
         .get("/api/v1/query?query=absent_metric&time=600")
         .await;
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#
-    );
+    assert_eq!(r.body, query_success("vector", r#"[]"#));
     let r = api()
         .get("/api/v1/query_range?query=absent_metric&start=0&end=60&step=15")
         .await;
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#
-    );
+    assert_eq!(r.body, query_success("matrix", r#"[]"#));
 }
 
 #[tokio::test]
@@ -398,7 +397,10 @@ async fn instant_query_of_range_selector_is_matrix() {
     let r = api().get(&format!("/api/v1/query?query={q}&time=60")).await;
     assert_eq!(
         r.body,
-        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","instance":"x","job":"a"},"values":[[45,"1"],[60,"1"]]}]}}"#
+        query_success(
+            "matrix",
+            r#"[{"metric":{"__name__":"up","instance":"x","job":"a"},"values":[[45,"1"],[60,"1"]]}]"#
+        )
     );
 }
 
@@ -495,18 +497,12 @@ async fn g2_post_with_url_params_and_empty_body() {
         .body(Body::empty())
         .expect("request");
     let r = api().send(req).await;
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
-    );
+    assert_eq!(r.body, query_success("scalar", r#"[4,"2"]"#));
     // The body wins over the URL for the same key.
     let r = api()
         .post_form("/api/v1/query?query=1%2B1&time=4", "query=2%2B2")
         .await;
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"4"]}}"#
-    );
+    assert_eq!(r.body, query_success("scalar", r#"[4,"4"]"#));
 }
 
 #[tokio::test]
@@ -595,10 +591,7 @@ async fn form_bodies_up_to_ten_mib() {
             &format!("query=1%2B1&time=4&pad={padding}"),
         )
         .await;
-    assert_eq!(
-        r.body,
-        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
-    );
+    assert_eq!(r.body, query_success("scalar", r#"[4,"2"]"#));
     let padding = "x".repeat(11 << 20);
     let r = api
         .post_form(

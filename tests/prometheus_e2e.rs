@@ -27,7 +27,8 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use harness::{
-    free_port, get, remote_read, wait_for, ProcessGuard, Promlite, SeriesSamples, STARTUP_LIMIT,
+    free_port, get, remote_read, wait_for, write_v1, ProcessGuard, Promlite, SeriesSamples,
+    STARTUP_LIMIT,
 };
 use promlite_remote_write::proto::read::MatcherType;
 
@@ -71,9 +72,41 @@ remote_write:
 
 /// One number from an instant query against Prometheus's HTTP API.
 fn query_scalar(addr: &str, query_urlencoded: &str) -> Option<f64> {
-    let reply = get(addr, &format!("/api/v1/query?query={query_urlencoded}")).ok()?;
-    let json: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    let json = query_json(addr, query_urlencoded)?;
     json["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+/// The JSON reply of an instant query (URL-encoded, extra parameters allowed)
+/// against Prometheus's HTTP API; `None` when there is no JSON reply.
+fn query_json(addr: &str, query_urlencoded: &str) -> Option<serde_json::Value> {
+    let reply = get(addr, &format!("/api/v1/query?query={query_urlencoded}")).ok()?;
+    serde_json::from_slice(&reply.body).ok()
+}
+
+/// Starts Prometheus with `config` (YAML text), its data under `dir`, listening
+/// on `addr`, and waits until it reports ready.
+fn start_prometheus(dir: &Path, addr: &str, config: &str) -> ProcessGuard {
+    let config_path = dir.join("prometheus.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let prometheus = ProcessGuard::spawn(
+        "prometheus",
+        Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("prometheus").display()
+            ))
+            .arg(format!("--web.listen-address={addr}")),
+    );
+    let ready = wait_for(STARTUP_LIMIT, || {
+        (get(addr, "/-/ready").ok()?.status == 200).then_some(())
+    });
+    assert!(
+        ready.is_some(),
+        "prometheus did not start:\n{}",
+        prometheus.stderr()
+    );
+    prometheus
 }
 
 fn all_series() -> [(MatcherType, &'static str, &'static str); 1] {
@@ -106,29 +139,10 @@ fn prometheus_remote_write_keeps_every_sample() {
     );
 
     let prom_addr = format!("127.0.0.1:{}", free_port());
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        prometheus_config(&node_addr, &prom_addr, &promlite.addr),
-    )
-    .unwrap();
-    let mut prometheus = ProcessGuard::spawn(
-        "prometheus",
-        Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prometheus").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}")),
-    );
-    let ready = wait_for(STARTUP_LIMIT, || {
-        (get(&prom_addr, "/-/ready").ok()?.status == 200).then_some(())
-    });
-    assert!(
-        ready.is_some(),
-        "prometheus did not start:\n{}",
-        prometheus.stderr()
+    let mut prometheus = start_prometheus(
+        dir.path(),
+        &prom_addr,
+        &prometheus_config(&node_addr, &prom_addr, &promlite.addr),
     );
 
     // ~20 s of one-second scrapes, counted by Prometheus itself.
@@ -238,7 +252,6 @@ fn prometheus_remote_read_queries_promlite() {
         return;
     }
     use promlite_remote_write::proto::{v1, Label, Sample};
-    use promlite_remote_write::{encode_v1, WriteProtocol};
 
     let dir = tempfile::tempdir().unwrap();
     let promlite = Promlite::start(&dir.path().join("promlite"), &[]);
@@ -274,49 +287,16 @@ fn prometheus_remote_read_queries_promlite() {
             ..Default::default()
         })
         .collect();
-    let body = encode_v1(&v1::WriteRequest {
-        timeseries,
-        metadata: vec![],
-    });
-    let reply = harness::post(
-        &promlite.addr,
-        "/api/v1/write",
-        &[
-            ("Content-Type", WriteProtocol::V1.content_type()),
-            ("Content-Encoding", "snappy"),
-        ],
-        &body,
-    )
-    .unwrap();
-    assert_eq!(reply.status, 204, "{}", reply.text());
+    write_v1(&promlite.addr, timeseries);
 
     let prom_addr = format!("127.0.0.1:{}", free_port());
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
+    let _prometheus = start_prometheus(
+        dir.path(),
+        &prom_addr,
+        &format!(
             "remote_read:\n  - url: http://{}/api/v1/read\n    read_recent: true\n",
             promlite.addr
         ),
-    )
-    .unwrap();
-    let prometheus = ProcessGuard::spawn(
-        "prometheus",
-        Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prometheus").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}")),
-    );
-    let ready = wait_for(STARTUP_LIMIT, || {
-        (get(&prom_addr, "/-/ready").ok()?.status == 200).then_some(())
-    });
-    assert!(
-        ready.is_some(),
-        "prometheus did not start:\n{}",
-        prometheus.stderr()
     );
 
     // Raw samples of series 0 through a range selector at `end`.
@@ -324,8 +304,7 @@ fn prometheus_remote_read_queries_promlite() {
         "rr_metric%7Bi%3D%220%22%7D%5B10m%5D&time={}",
         end as f64 / 1000.0
     );
-    let reply = get(&prom_addr, &format!("/api/v1/query?query={query}")).unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    let json = query_json(&prom_addr, &query).unwrap();
     assert_eq!(json["status"], "success", "{json}");
     let values = json["data"]["result"][0]["values"]
         .as_array()
@@ -339,12 +318,11 @@ fn prometheus_remote_read_queries_promlite() {
     assert_eq!(got.last(), Some(&40.0));
 
     // At `end`, series 1 is stale: only series 0 is returned by an instant selector.
-    let reply = get(
+    let json = query_json(
         &prom_addr,
-        &format!("/api/v1/query?query=rr_metric&time={}", end as f64 / 1000.0),
+        &format!("rr_metric&time={}", end as f64 / 1000.0),
     )
     .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     let result = json["data"]["result"]
         .as_array()
         .unwrap_or_else(|| panic!("{json}"));

@@ -7,13 +7,14 @@
     reason = "test code: a panic is a failed test"
 )]
 
+mod harness;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use harness::read_query;
 use http_body_util::BodyExt;
 use promlite::http::{app, AppState, HttpOptions};
-use promlite_remote_write::proto::read::{
-    ChunkEncoding, LabelMatcher, MatcherType, Query, ReadRequest, ResponseType,
-};
+use promlite_remote_write::proto::read::{ChunkEncoding, MatcherType, ReadRequest, ResponseType};
 use promlite_remote_write::proto::{v1, Label, Sample};
 use promlite_remote_write::{
     decode_chunked_frames, decode_read_response, encode_read_request, encode_v1, WriteProtocol,
@@ -105,22 +106,6 @@ fn value(i: i64, k: i64) -> f64 {
     }
 }
 
-fn query(matchers: &[(MatcherType, &str, &str)], start: i64, end: i64) -> Query {
-    Query {
-        start_timestamp_ms: start,
-        end_timestamp_ms: end,
-        matchers: matchers
-            .iter()
-            .map(|&(op, name, value)| LabelMatcher {
-                r#type: op as i32,
-                name: name.into(),
-                value: value.into(),
-            })
-            .collect(),
-        hints: None,
-    }
-}
-
 fn expected(i: i64, from_k: i64, to_k: i64) -> Vec<(i64, u64)> {
     (from_k..=to_k)
         .map(|k| (START + k * 1000, value(i, k).to_bits()))
@@ -132,7 +117,7 @@ async fn samples_response() {
     let api = api().await;
     let request = ReadRequest {
         queries: vec![
-            query(
+            read_query(
                 &[
                     (MatcherType::Eq, "__name__", "m"),
                     (MatcherType::Re, "i", "0|2"),
@@ -140,12 +125,12 @@ async fn samples_response() {
                 START + 10_000,
                 START + 20_000,
             ),
-            query(
+            read_query(
                 &[(MatcherType::Neq, "i", "0"), (MatcherType::Nre, "i", "2")],
                 START,
                 START + 2_000,
             ),
-            query(
+            read_query(
                 &[(MatcherType::Eq, "__name__", "missing")],
                 START,
                 START + 2_000,
@@ -190,7 +175,7 @@ async fn samples_response() {
 async fn streamed_xor_chunks_response() {
     let api = api().await;
     let request = ReadRequest {
-        queries: vec![query(
+        queries: vec![read_query(
             &[(MatcherType::Eq, "__name__", "m")],
             START,
             START + 499_000,
@@ -235,7 +220,7 @@ async fn bad_requests_are_400() {
     let (status, _, _) = send(&api.router, "/api/v1/read", vec![0xff, 0xff, 0xff]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let request = ReadRequest {
-        queries: vec![query(&[(MatcherType::Re, "i", "(")], START, START)],
+        queries: vec![read_query(&[(MatcherType::Re, "i", "(")], START, START)],
         accepted_response_types: vec![],
     };
     let (status, _, body) = send(&api.router, "/api/v1/read", encode_read_request(&request)).await;

@@ -97,13 +97,7 @@ impl Server {
 
 fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> v1::TimeSeries {
     v1::TimeSeries {
-        labels: labels
-            .iter()
-            .map(|&(n, v)| Label {
-                name: n.into(),
-                value: v.into(),
-            })
-            .collect(),
+        labels: labels.iter().copied().map(Label::from).collect(),
         samples: samples
             .iter()
             .map(|&(timestamp, value)| Sample { value, timestamp })

@@ -9,10 +9,9 @@
 
 mod harness;
 
-use harness::{post, remote_read, Promlite, SeriesSamples};
+use harness::{remote_read, write_v1, Promlite, SeriesSamples};
 use promlite_remote_write::proto::read::MatcherType;
 use promlite_remote_write::proto::{v1, Label, Sample};
-use promlite_remote_write::{encode_v1, WriteProtocol};
 
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
@@ -55,21 +54,7 @@ fn ingest(addr: &str, batches: usize, series: usize, samples: usize, offset_ms: 
                 }
             })
             .collect();
-        let body = encode_v1(&v1::WriteRequest {
-            timeseries: timeseries.clone(),
-            metadata: vec![],
-        });
-        let reply = post(
-            addr,
-            "/api/v1/write",
-            &[
-                ("Content-Type", WriteProtocol::V1.content_type()),
-                ("Content-Encoding", "snappy"),
-            ],
-            &body,
-        )
-        .unwrap();
-        assert_eq!(reply.status, 204, "{}", reply.text());
+        write_v1(addr, timeseries.clone());
         for ts in timeseries {
             let key = format!(
                 "{{__name__=\"restart_test\", series=\"{}\"}}",

@@ -232,13 +232,7 @@ fn encode_v1_body(slices: &[(&Series, &[(i64, f64)])]) -> Vec<u8> {
                     value: v.clone(),
                 })
                 .collect(),
-            samples: w
-                .iter()
-                .map(|&(t, v)| proto::Sample {
-                    value: v,
-                    timestamp: t,
-                })
-                .collect(),
+            samples: proto_samples(w),
             ..Default::default()
         })
         .collect();
@@ -248,19 +242,25 @@ fn encode_v1_body(slices: &[(&Series, &[(i64, f64)])]) -> Vec<u8> {
     })
 }
 
+/// The `(t, v)` points of one write slice as protobuf samples (1.0 and 2.0 share
+/// the `Sample` message).
+fn proto_samples(points: &[(i64, f64)]) -> Vec<proto::Sample> {
+    points
+        .iter()
+        .map(|&(t, v)| proto::Sample {
+            value: v,
+            timestamp: t,
+        })
+        .collect()
+}
+
 fn encode_v2_body(slices: &[(&Series, &[(i64, f64)])]) -> Vec<u8> {
     let mut symbols = SymbolTable::new();
     let timeseries = slices
         .iter()
         .map(|(s, w)| v2::TimeSeries {
             labels_refs: symbols.intern_labels(s.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
-            samples: w
-                .iter()
-                .map(|&(t, v)| proto::Sample {
-                    value: v,
-                    timestamp: t,
-                })
-                .collect(),
+            samples: proto_samples(w),
             ..Default::default()
         })
         .collect();

@@ -258,7 +258,8 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// Parses a duration: float seconds (`"15"`, `"0.5"`) or Prometheus units in
-/// order `y w d h m s ms`, compound allowed (`1m15s`, `1h0m0s`). Returns
+/// order `y w d h m s ms`, compound allowed (`1m15s`, `1h0m0s`); the unit form
+/// is read by the engine's [`promlite_promql::parse_duration_ms`]. Returns
 /// nanoseconds, as Go's `time.Duration`; negative floats stay negative so the
 /// caller can refuse them with its own message.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
@@ -271,47 +272,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         }
         return Ok(ns as i64);
     }
-    parse_unit_duration(s).ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
-}
-
-/// Prometheus `model.ParseDuration`: integer counts with units, each unit at
-/// most once and in decreasing order.
-fn parse_unit_duration(s: &str) -> Option<i64> {
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    if s.is_empty() {
-        return None;
-    }
-    let mut rest = s;
-    let mut next_unit = 0;
-    let mut total_ms: i64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let (count, tail) = rest.split_at(digits);
-        let count: i64 = count.parse().ok()?;
-        // "ms" must be tried before "m" so `5ms` is not read as 5m + "s".
-        let (idx, unit_ms, unit_len) = UNITS
-            .iter()
-            .enumerate()
-            .skip(next_unit)
-            .filter(|(_, (u, _))| tail.starts_with(u))
-            .map(|(i, (u, ms))| (i, *ms, u.len()))
-            .max_by_key(|&(_, _, len)| len)?;
-        total_ms = total_ms.checked_add(count.checked_mul(unit_ms)?)?;
-        next_unit = idx + 1;
-        rest = tail.get(unit_len..)?;
-    }
-    total_ms.checked_mul(1_000_000)
+    promlite_promql::parse_duration_ms(s)
+        .and_then(|ms| ms.checked_mul(1_000_000))
+        .ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! the Debian Prometheus and node_exporter. Every process is started on
 //! 127.0.0.1, waited for by polling, and killed by PID when its guard drops (also
 //! when the test fails). A minimal HTTP/1.1 client (one request per connection,
-//! chunked bodies understood) keeps the tests free of a client dependency.
+//! chunked bodies understood) keeps the tests free of a client dependency. The
+//! remote-write and remote-read message builders are shared with the in-process
+//! tests too.
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of the harness"
@@ -279,9 +281,53 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// Remote-writes `timeseries` (1.0, snappy) to `addr` and asserts the server
+/// accepted them with `204 No Content`.
+pub fn write_v1(addr: &str, timeseries: Vec<promlite_remote_write::proto::v1::TimeSeries>) {
+    use promlite_remote_write::{encode_v1, proto::v1::WriteRequest, WriteProtocol};
+    let body = encode_v1(&WriteRequest {
+        timeseries,
+        metadata: vec![],
+    });
+    let reply = post(
+        addr,
+        "/api/v1/write",
+        &[
+            ("Content-Type", WriteProtocol::V1.content_type()),
+            ("Content-Encoding", "snappy"),
+        ],
+        &body,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 204, "{}", reply.text());
+}
+
 /// Series → samples `(t ms, value bits)`, keyed by the Prometheus text form of
 /// the labels, as remote-read returns them: bit-exact, stale markers included.
 pub type SeriesSamples = std::collections::BTreeMap<String, Vec<(i64, u64)>>;
+
+/// A remote-read query for series matching every `(op, name, value)` matcher over
+/// `[start_ms, end_ms]`, without hints.
+pub fn read_query(
+    matchers: &[(promlite_remote_write::proto::read::MatcherType, &str, &str)],
+    start_ms: i64,
+    end_ms: i64,
+) -> promlite_remote_write::proto::read::Query {
+    use promlite_remote_write::proto::read::{LabelMatcher, Query};
+    Query {
+        start_timestamp_ms: start_ms,
+        end_timestamp_ms: end_ms,
+        matchers: matchers
+            .iter()
+            .map(|&(op, name, value)| LabelMatcher {
+                r#type: op as i32,
+                name: name.into(),
+                value: value.into(),
+            })
+            .collect(),
+        hints: None,
+    }
+}
 
 /// Reads every series matching `matchers` (`(op, name, value)`) over
 /// `[start_ms, end_ms]` through remote-read `SAMPLES` from any Prometheus-compatible
@@ -292,21 +338,8 @@ pub fn remote_read(
     start_ms: i64,
     end_ms: i64,
 ) -> SeriesSamples {
-    use promlite_remote_write::proto::read::{LabelMatcher, Query, ReadRequest};
-    let request = ReadRequest {
-        queries: vec![Query {
-            start_timestamp_ms: start_ms,
-            end_timestamp_ms: end_ms,
-            matchers: matchers
-                .iter()
-                .map(|&(op, name, value)| LabelMatcher {
-                    r#type: op as i32,
-                    name: name.into(),
-                    value: value.into(),
-                })
-                .collect(),
-            hints: None,
-        }],
+    let request = promlite_remote_write::proto::read::ReadRequest {
+        queries: vec![read_query(matchers, start_ms, end_ms)],
         accepted_response_types: vec![],
     };
     let body = promlite_remote_write::encode_read_request(&request);
