@@ -186,18 +186,9 @@ async fn instant_panel_query_with_timeout_and_custom_params() {
     );
 }
 
-#[tokio::test]
-async fn exemplar_probe_enables_exemplars() {
-    // areExemplarsAvailable: JavaScript milliseconds sent as seconds.
-    let r = api()
-        .post_form(
-            "/api/v1/query_exemplars",
-            "query=test&start=1795763499267&end=1795763499267",
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body, r#"{"status":"success","data":[]}"#);
-}
+// Grafana's exemplar probe (`areExemplarsAvailable`, milliseconds sent as
+// seconds) is replayed byte for byte by `q3a_exemplar_probe_with_millisecond_timestamps`
+// in `http_api_query.rs`.
 
 #[tokio::test]
 async fn template_variables_and_metrics_browser() {

@@ -429,6 +429,7 @@ async fn timeout_is_503() {
 
 #[tokio::test]
 async fn q3a_exemplar_probe_with_millisecond_timestamps() {
+    // Grafana's `areExemplarsAvailable` probe: JavaScript milliseconds sent as seconds.
     let r = api()
         .post_form(
             "/api/v1/query_exemplars",
