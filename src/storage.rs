@@ -46,12 +46,7 @@ impl promlite_promql::Storage for TsdbStorage {
             .into_iter()
             .map(|series| {
                 let labels = to_promql_labels(series.labels());
-                Box::new(TsdbSeries {
-                    labels,
-                    series,
-                    mint_ms,
-                    maxt_ms,
-                }) as Box<dyn StorageSeries>
+                Box::new(TsdbSeries { labels, series }) as Box<dyn StorageSeries>
             })
             .collect())
     }
@@ -61,8 +56,6 @@ impl promlite_promql::Storage for TsdbStorage {
 struct TsdbSeries {
     labels: QLabels,
     series: promlite_tsdb::Series,
-    mint_ms: i64,
-    maxt_ms: i64,
 }
 
 impl StorageSeries for TsdbSeries {
@@ -72,16 +65,9 @@ impl StorageSeries for TsdbSeries {
 
     fn read_floats(&self, out: &mut Vec<FPoint>) -> Result<(), StorageError> {
         let mut it = self.series.iter();
-        for (t, f) in it.by_ref() {
-            // The querier may hand out whole chunks that straddle the range.
-            if t < self.mint_ms {
-                continue;
-            }
-            if t > self.maxt_ms {
-                break;
-            }
-            out.push(FPoint { t, f });
-        }
+        // The querier's iterator yields only samples within the range given
+        // to `select` (the querier's range): no filtering here.
+        it.for_each_sample(|t, f| out.push(FPoint { t, f }));
         it.err()
             .cloned()
             .map_or(Ok(()), |e| Err(StorageError::new(e)))
