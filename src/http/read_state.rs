@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::handler::Handler;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use promlite_promql::{Engine, Storage};
 use promlite_tsdb::Db;
@@ -116,59 +117,41 @@ pub fn now_ms() -> i64 {
 pub fn routes() -> Router<ReadState> {
     use super::{labels, metadata, query, status};
     Router::new()
-        .route("/", get(status::root).post(status::root))
-        .route("/api/v1/query", get(query::instant).post(query::instant))
-        .route("/api/v1/query_range", get(query::range).post(query::range))
-        .route(
-            "/api/v1/query_exemplars",
-            get(query::exemplars).post(query::exemplars),
-        )
-        .route(
-            "/api/v1/format_query",
-            get(query::format_query).post(query::format_query),
-        )
-        .route(
-            "/api/v1/parse_query",
-            get(query::parse_query).post(query::parse_query),
-        )
-        .route(
-            "/api/v1/labels",
-            get(labels::label_names).post(labels::label_names),
-        )
+        .route("/", get_or_post(status::root))
+        .route("/api/v1/query", get_or_post(query::instant))
+        .route("/api/v1/query_range", get_or_post(query::range))
+        .route("/api/v1/query_exemplars", get_or_post(query::exemplars))
+        .route("/api/v1/format_query", get_or_post(query::format_query))
+        .route("/api/v1/parse_query", get_or_post(query::parse_query))
+        .route("/api/v1/labels", get_or_post(labels::label_names))
         .route(
             "/api/v1/label/{name}/values",
-            get(labels::label_values).post(labels::label_values),
+            get_or_post(labels::label_values),
         )
-        .route("/api/v1/series", get(labels::series).post(labels::series))
-        .route(
-            "/api/v1/metadata",
-            get(metadata::metadata).post(metadata::metadata),
-        )
-        .route(
-            "/api/v1/status/buildinfo",
-            get(status::buildinfo).post(status::buildinfo),
-        )
+        .route("/api/v1/series", get_or_post(labels::series))
+        .route("/api/v1/metadata", get_or_post(metadata::metadata))
+        .route("/api/v1/status/buildinfo", get_or_post(status::buildinfo))
         .route(
             "/api/v1/status/runtimeinfo",
-            get(status::runtimeinfo).post(status::runtimeinfo),
+            get_or_post(status::runtimeinfo),
         )
-        .route(
-            "/api/v1/status/flags",
-            get(status::flags).post(status::flags),
-        )
-        .route(
-            "/api/v1/status/config",
-            get(status::config).post(status::config),
-        )
-        .route("/api/v1/status/tsdb", get(status::tsdb).post(status::tsdb))
-        .route("/api/v1/rules", get(status::rules).post(status::rules))
-        .route("/api/v1/alerts", get(status::alerts).post(status::alerts))
-        .route(
-            "/api/v1/targets",
-            get(status::targets).post(status::targets),
-        )
+        .route("/api/v1/status/flags", get_or_post(status::flags))
+        .route("/api/v1/status/config", get_or_post(status::config))
+        .route("/api/v1/status/tsdb", get_or_post(status::tsdb))
+        .route("/api/v1/rules", get_or_post(status::rules))
+        .route("/api/v1/alerts", get_or_post(status::alerts))
+        .route("/api/v1/targets", get_or_post(status::targets))
         .fallback(super::api_error::not_found)
         // Grafana's resource proxy decodes gzip, deflate and br but never zstd
         // (checklist G11); gzip alone is what every client sends and accepts.
         .layer(CompressionLayer::new().no_br().no_deflate().no_zstd())
+}
+
+/// `handler` for both GET and POST of one path.
+fn get_or_post<H, T>(handler: H) -> MethodRouter<ReadState>
+where
+    H: Handler<T, ReadState>,
+    T: 'static,
+{
+    get(handler.clone()).post(handler)
 }
