@@ -213,6 +213,16 @@ impl Evaluator<'_> {
         }
     }
 
+    /// Warns that `function` (a sort) has no effect: range results are always
+    /// ordered by labels.
+    fn warn_sort_in_range_query(&mut self, function: &str) {
+        let pos = position_of(self.query, function);
+        self.annotations.warn(
+            "sort is ineffective for range queries since results are always ordered by labels",
+            &pos,
+        );
+    }
+
     fn eval_range_function(
         &mut self,
         spec: &'static FunctionSpec,
@@ -359,15 +369,11 @@ impl Evaluator<'_> {
             EngineFunction::Sort | EngineFunction::SortDesc => {
                 let mut series = self.eval_vector(need(first)?, grid)?;
                 if grid.len() > 1 {
-                    let pos = position_of(
-                        self.query,
-                        if f == EngineFunction::Sort {
-                            "sort"
-                        } else {
-                            "sort_desc"
-                        },
-                    );
-                    self.annotations.warn("sort is ineffective for range queries since results are always ordered by labels", &pos);
+                    self.warn_sort_in_range_query(if f == EngineFunction::Sort {
+                        "sort"
+                    } else {
+                        "sort_desc"
+                    });
                 } else {
                     let desc = f == EngineFunction::SortDesc;
                     series.sort_by(|a, b| {
@@ -389,15 +395,11 @@ impl Evaluator<'_> {
                     names.push(string_arg(args, i)?);
                 }
                 if grid.len() > 1 {
-                    let pos = position_of(
-                        self.query,
-                        if f == EngineFunction::SortByLabel {
-                            "sort_by_label"
-                        } else {
-                            "sort_by_label_desc"
-                        },
-                    );
-                    self.annotations.warn("sort is ineffective for range queries since results are always ordered by labels", &pos);
+                    self.warn_sort_in_range_query(if f == EngineFunction::SortByLabel {
+                        "sort_by_label"
+                    } else {
+                        "sort_by_label_desc"
+                    });
                 }
                 series.sort_by(|a, b| {
                     let mut ord = std::cmp::Ordering::Equal;
