@@ -440,6 +440,8 @@ impl SeriesIter<'_> {
                 chunks,
                 next,
                 cursor,
+                ts,
+                vs,
                 ..
             } = &mut self.mode
             {
@@ -458,8 +460,24 @@ impl SeriesIter<'_> {
                         f(t, v);
                     }
                 }
+                if let Cursor::Cold(pos) = cursor {
+                    // A decoded cold run: its samples from `pos` on are at or
+                    // after `mint` (skipped when the run was opened).
+                    let rest_t = ts.get(*pos..).unwrap_or_default();
+                    let in_range = rest_t.partition_point(|t| *t <= self.maxt);
+                    let rest_v = vs.get(*pos..).unwrap_or_default();
+                    for (t, v) in rest_t.iter().zip(rest_v).take(in_range) {
+                        f(*t, *v);
+                    }
+                    if in_range < rest_t.len() {
+                        *cursor = Cursor::Idle;
+                        *next = chunks.len();
+                        return;
+                    }
+                    *pos = ts.len();
+                }
             }
-            // Chunk boundaries, errors, cold runs and merged data.
+            // Chunk boundaries, errors and merged data.
             match self.next() {
                 Some((t, v)) => f(t, v),
                 None => return,

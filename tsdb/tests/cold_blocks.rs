@@ -254,3 +254,24 @@ fn remote_read_gets_xor_chunks_from_a_cold_block() {
         assert_eq!(bits(&got), bits(&want));
     }
 }
+
+#[test]
+fn for_each_sample_streams_cold_runs_within_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 0, 2 * H, BlockEncoding::Cold);
+    write(dir.path(), 2 * H, 4 * H, BlockEncoding::Cold);
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    // Starts inside the first block's runs, ends inside the second's.
+    let (lo, hi) = (H + 7, 3 * H + 1);
+    for (i, s) in select(&db, lo, hi).iter().enumerate() {
+        let mut got = Vec::new();
+        let mut it = s.iter();
+        it.for_each_sample(|t, v| got.push((t, v)));
+        assert!(it.err().is_none());
+        let want: Vec<_> = samples(i, 0, 4 * H)
+            .into_iter()
+            .filter(|(t, _)| *t >= lo && *t <= hi)
+            .collect();
+        assert_eq!(bits(&got), bits(&want));
+    }
+}
