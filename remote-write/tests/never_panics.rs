@@ -9,7 +9,7 @@
 
 use proptest::prelude::*;
 
-use promlite_remote_write::proto::{v1, v2, Label, Sample};
+use promlite_remote_write::proto::{v1, v2, Sample};
 use promlite_remote_write::{
     compress, decode_chunked_frames, decode_read_request, decode_write_request, decompress_body,
     encode_v1, encode_v2, Limits, SymbolTable, WriteProtocol,
@@ -41,14 +41,8 @@ fn valid_v1() -> Vec<u8> {
         timeseries: (0..3)
             .map(|i| v1::TimeSeries {
                 labels: vec![
-                    Label {
-                        name: "__name__".into(),
-                        value: format!("metric_{i}"),
-                    },
-                    Label {
-                        name: "job".into(),
-                        value: "node".into(),
-                    },
+                    ("__name__", format!("metric_{i}").as_str()).into(),
+                    ("job", "node").into(),
                 ],
                 samples: vec![Sample {
                     value: f64::from(i),
