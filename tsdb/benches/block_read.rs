@@ -70,8 +70,9 @@ fn open(encoding: BlockEncoding) -> (tempfile::TempDir, Db, u64) {
     (dir, db, checksum)
 }
 
-/// Samples read and the XOR of their value bits (independent of order).
-fn select_iterate(db: &Db) -> (usize, u64) {
+/// Samples read and the XOR of their value bits (independent of order),
+/// through `next` or, with `streamed`, through `for_each_sample`.
+fn select_iterate(db: &Db, streamed: bool) -> (usize, u64) {
     let q = db.querier(0, RANGE).unwrap();
     let all = q
         .select(&[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()])
@@ -79,9 +80,16 @@ fn select_iterate(db: &Db) -> (usize, u64) {
     let (mut n, mut sum) = (0, 0);
     for s in &all {
         let mut it = s.iter();
-        for (_, v) in it.by_ref() {
-            n += 1;
-            sum ^= v.to_bits();
+        if streamed {
+            it.for_each_sample(|_, v| {
+                n += 1;
+                sum ^= v.to_bits();
+            });
+        } else {
+            for (_, v) in it.by_ref() {
+                n += 1;
+                sum ^= v.to_bits();
+            }
         }
         assert!(it.err().is_none());
     }
@@ -93,10 +101,14 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements((SERIES as i64 * RANGE / STEP) as u64));
     for (name, encoding) in [("xor", BlockEncoding::Xor), ("cold", BlockEncoding::Cold)] {
         let (_dir, db, checksum) = open(encoding);
-        let (n, sum) = select_iterate(&db);
-        assert_eq!(n as i64, SERIES as i64 * RANGE / STEP);
-        assert_eq!(sum, checksum);
-        g.bench_function(name, |b| b.iter(|| black_box(select_iterate(&db))));
+        for (how, streamed) in [("next", false), ("for_each", true)] {
+            let (n, sum) = select_iterate(&db, streamed);
+            assert_eq!(n as i64, SERIES as i64 * RANGE / STEP);
+            assert_eq!(sum, checksum);
+            g.bench_function(format!("{name}/{how}"), |b| {
+                b.iter(|| black_box(select_iterate(&db, streamed)))
+            });
+        }
     }
     g.finish();
 }
