@@ -251,7 +251,7 @@ fn prometheus_remote_read_queries_promlite() {
         eprintln!("skipping prometheus remote-read test: {PROMETHEUS} is not installed");
         return;
     }
-    use promlite_remote_write::proto::{v1, Label, Sample};
+    use promlite_remote_write::proto::{v1, Sample};
 
     let dir = tempfile::tempdir().unwrap();
     let promlite = Promlite::start(&dir.path().join("promlite"), &[]);
@@ -261,14 +261,8 @@ fn prometheus_remote_read_queries_promlite() {
     let timeseries: Vec<v1::TimeSeries> = (0..2)
         .map(|i| v1::TimeSeries {
             labels: vec![
-                Label {
-                    name: "__name__".into(),
-                    value: "rr_metric".into(),
-                },
-                Label {
-                    name: "i".into(),
-                    value: i.to_string(),
-                },
+                ("__name__", "rr_metric").into(),
+                ("i", i.to_string().as_str()).into(),
             ],
             samples: (0..=40)
                 .map(|k| {

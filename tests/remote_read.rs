@@ -15,7 +15,7 @@ use harness::read_query;
 use http_body_util::BodyExt;
 use promlite::http::{app, AppState, HttpOptions};
 use promlite_remote_write::proto::read::{ChunkEncoding, MatcherType, ReadRequest, ResponseType};
-use promlite_remote_write::proto::{v1, Label, Sample};
+use promlite_remote_write::proto::{v1, Sample};
 use promlite_remote_write::{
     decode_chunked_frames, decode_read_response, encode_read_request, encode_v1, WriteProtocol,
     CHUNKED_CONTENT_TYPE,
@@ -65,14 +65,8 @@ async fn api() -> Api {
     let timeseries = (0..3)
         .map(|i| v1::TimeSeries {
             labels: vec![
-                Label {
-                    name: "__name__".into(),
-                    value: "m".into(),
-                },
-                Label {
-                    name: "i".into(),
-                    value: i.to_string(),
-                },
+                ("__name__", "m").into(),
+                ("i", i.to_string().as_str()).into(),
             ],
             samples: (0..500)
                 .map(|k| Sample {

@@ -11,7 +11,7 @@ mod harness;
 
 use harness::{remote_read, write_v1, Promlite, SeriesSamples};
 use promlite_remote_write::proto::read::MatcherType;
-use promlite_remote_write::proto::{v1, Label, Sample};
+use promlite_remote_write::proto::{v1, Sample};
 
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
@@ -40,14 +40,8 @@ fn ingest(addr: &str, batches: usize, series: usize, samples: usize, offset_ms: 
                     .collect();
                 v1::TimeSeries {
                     labels: vec![
-                        Label {
-                            name: "__name__".into(),
-                            value: "restart_test".into(),
-                        },
-                        Label {
-                            name: "series".into(),
-                            value: s.to_string(),
-                        },
+                        ("__name__", "restart_test").into(),
+                        ("series", s.to_string().as_str()).into(),
                     ],
                     samples,
                     ..Default::default()

@@ -212,15 +212,7 @@ pub fn compare(want: &Answer, got: &Answer, ordered: bool) -> Option<String> {
         }
         (Answer::Vector(w), Answer::Vector(g)) => compare_vectors(w, g, ordered),
         (Answer::Matrix(w), Answer::Matrix(g)) => {
-            let mut w: Vec<_> = w.iter().collect();
-            let mut g: Vec<_> = g.iter().collect();
-            w.sort_by(|a, b| a.0.cmp(&b.0));
-            g.sort_by(|a, b| a.0.cmp(&b.0));
-            compare_label_sets(w.iter().map(|s| &s.0), g.iter().map(|s| &s.0)).or_else(|| {
-                w.iter().zip(&g).find_map(|(ws, gs)| {
-                    same_points(&ws.1, &gs.1).map(|why| format!("{}: {why}", render(&ws.0)))
-                })
-            })
+            compare_by_labels(w, g, |s| &s.0, |ws, gs| same_points(&ws.1, &gs.1))
         }
         _ => Some(format!("{} answer, want {}", got.kind(), want.kind())),
     }
@@ -239,15 +231,31 @@ fn compare_vectors(
             return Some("values in a different order".into());
         }
     }
-    let mut w: Vec<_> = want.iter().collect();
-    let mut g: Vec<_> = got.iter().collect();
-    w.sort_by(|a, b| a.0.cmp(&b.0));
-    g.sort_by(|a, b| a.0.cmp(&b.0));
-    compare_label_sets(w.iter().map(|s| &s.0), g.iter().map(|s| &s.0)).or_else(|| {
-        w.iter().zip(&g).find_map(|(ws, gs)| {
-            same_points(&[(ws.1, ws.2)], &[(gs.1, gs.2)])
-                .map(|why| format!("{}: {why}", render(&ws.0)))
-        })
+    compare_by_labels(
+        want,
+        got,
+        |s| &s.0,
+        |ws, gs| same_points(&[(ws.1, ws.2)], &[(gs.1, gs.2)]),
+    )
+}
+
+/// Compares two answers' series regardless of order: first that both hold the
+/// same label sets, then `differ` on each pair with equal labels; the first
+/// difference found, prefixed with its series' labels.
+fn compare_by_labels<'a, T>(
+    want: &'a [T],
+    got: &'a [T],
+    labels: impl Fn(&'a T) -> &'a Labels,
+    differ: impl Fn(&'a T, &'a T) -> Option<String>,
+) -> Option<String> {
+    let mut w: Vec<&T> = want.iter().collect();
+    let mut g: Vec<&T> = got.iter().collect();
+    w.sort_by(|a, b| labels(a).cmp(labels(b)));
+    g.sort_by(|a, b| labels(a).cmp(labels(b)));
+    compare_label_sets(w.iter().map(|s| labels(s)), g.iter().map(|s| labels(s))).or_else(|| {
+        w.iter()
+            .zip(&g)
+            .find_map(|(ws, gs)| differ(ws, gs).map(|why| format!("{}: {why}", render(labels(ws)))))
     })
 }
 
