@@ -14,6 +14,15 @@
 //! exclusive `flock` on `<dir>/lock` (as Prometheus does) and fails with
 //! [`Error::DirLocked`] if another handle holds it; `close` or dropping the
 //! last clone releases it. The file itself stays; only the lock matters.
+//!
+//! `chunks_head/` is cleared on open and refilled by the replay. Reusing it
+//! would not be safe as the files are: head chunks are written in the block
+//! segment layout (length, encoding, data, CRC), with no series ref or time
+//! range beside them, so on open a chunk cannot be given back to its series,
+//! and the replay could not tell which WAL samples those chunks already hold.
+//! Prometheus's head chunk files carry both (series ref, min and max time per
+//! chunk) and its replay skips samples up to a series' last mapped chunk; doing
+//! the same here means a head-chunk format of its own plus that skip.
 
 mod maintenance;
 
