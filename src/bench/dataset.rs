@@ -328,9 +328,6 @@ const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
     /// Independent stream `stream` of `seed`. The state is the *output* of one step,
     /// not `seed ^ stream·γ`: SplitMix64 advances its state by γ, so states that
     /// differ by a multiple of γ would replay each other's values one step apart.
