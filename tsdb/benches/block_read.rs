@@ -10,6 +10,7 @@
 
 #![expect(
     clippy::unwrap_used,
+    clippy::indexing_slicing,
     reason = "bench inputs are built here; a panic is a failed bench, not a crashed server"
 )]
 
