@@ -169,10 +169,7 @@ proptest! {
         let request = to_v1(&batch);
         let body = encode_v1(&request);
         check(WriteProtocol::V1, &body, &batch);
-        // prost reads the same bytes back to the same message.
-        let bytes = promlite_remote_write::decompress(&body, usize::MAX).unwrap();
-        let again = v1::WriteRequest::decode(bytes.as_slice()).unwrap();
-        prop_assert_eq!(again.encode_to_vec(), request.encode_to_vec());
+        check_prost_reads_back(&request, &body);
     }
 
     #[test]
@@ -180,9 +177,15 @@ proptest! {
         let request = to_v2(&batch);
         let body = encode_v2(&request);
         check(WriteProtocol::V2, &body, &batch);
-        let bytes = promlite_remote_write::decompress(&body, usize::MAX).unwrap();
-        prop_assert_eq!(v2::Request::decode(bytes.as_slice()).unwrap().encode_to_vec(), request.encode_to_vec());
+        check_prost_reads_back(&request, &body);
     }
+}
+
+/// prost reads the encoded (snappy) `body` back to the same message as `request`.
+fn check_prost_reads_back<M: Message + Default>(request: &M, body: &[u8]) {
+    let bytes = promlite_remote_write::decompress(body, usize::MAX).unwrap();
+    let again = M::decode(bytes.as_slice()).unwrap();
+    assert_eq!(again.encode_to_vec(), request.encode_to_vec());
 }
 
 #[test]
