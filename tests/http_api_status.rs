@@ -175,45 +175,34 @@ async fn server_router_counts_queries_and_keeps_json_404() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = promlite_tsdb::Db::open(dir.path(), promlite_tsdb::Options::default()).expect("open");
     let router = app(AppState::new(db, HttpOptions::default()));
+    let get = |uri: &'static str| {
+        let router = router.clone();
+        async move {
+            let resp = router
+                .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+                .await
+                .expect("infallible");
+            let status = resp.status();
+            let body = resp.into_body().collect().await.expect("body").to_bytes();
+            (status, body)
+        }
+    };
     for uri in [
         "/api/v1/query?query=1&time=4",
         "/api/v1/query?query=2&time=4",
         "/api/v1/labels",
     ] {
-        let resp = router
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-            .await
-            .expect("infallible");
-        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        assert_eq!(get(uri).await.0, StatusCode::OK, "{uri}");
     }
     // The full server router keeps the read API's JSON 404 for unknown paths
     // (Grafana falls back from the search API on it).
-    let resp = router
-        .clone()
-        .oneshot(
-            Request::get("/api/v1/search/label_names")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("infallible");
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let (status, body) = get("/api/v1/search/label_names").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         &body[..],
         br#"{"status":"error","errorType":"not_found","error":"not found"}"#
     );
-    let resp = router
-        .oneshot(
-            Request::get("/metrics")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("infallible");
-    let text = String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes())
-        .into_owned();
+    let text = String::from_utf8_lossy(&get("/metrics").await.1).into_owned();
     let count = |kind: &str| {
         text.lines()
             .find(|l| {
