@@ -142,16 +142,25 @@ fn push_escaped(out: &mut String, s: &str) {
     out.push_str(s.get(plain_from..).unwrap_or_default());
 }
 
-/// Appends a JSON array of strings.
-pub fn push_str_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>) {
+/// Appends a JSON array: `[`, each item written by `push_item`, comma-separated, `]`.
+pub fn push_array<I: IntoIterator>(
+    out: &mut String,
+    items: I,
+    mut push_item: impl FnMut(&mut String, I::Item),
+) {
     out.push('[');
-    for (i, s) in items.into_iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_str(out, s);
+        push_item(out, item);
     }
     out.push(']');
+}
+
+/// Appends a JSON array of strings.
+pub fn push_str_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>) {
+    push_array(out, items, push_str);
 }
 
 /// Appends a label set as a JSON object in name order (`{"__name__":"up","job":"a"}`).
@@ -198,37 +207,24 @@ pub fn push_result_members(out: &mut String, value: &Value) {
             out.push(']');
         }
         Value::Vector(samples) => {
-            out.push_str(r#""resultType":"vector","result":["#);
-            for (i, s) in samples.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            out.push_str(r#""resultType":"vector","result":"#);
+            push_array(out, samples, |out, s| {
                 out.push_str(r#"{"metric":"#);
                 push_labels(out, &s.metric);
                 out.push_str(r#","value":"#);
                 push_point(out, s.t, s.f);
                 out.push('}');
-            }
-            out.push(']');
+            });
         }
         Value::Matrix(series) => {
-            out.push_str(r#""resultType":"matrix","result":["#);
-            for (i, s) in series.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            out.push_str(r#""resultType":"matrix","result":"#);
+            push_array(out, series, |out, s| {
                 out.push_str(r#"{"metric":"#);
                 push_labels(out, &s.metric);
-                out.push_str(r#","values":["#);
-                for (j, p) in s.floats.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
-                    }
-                    push_point(out, p.t, p.f);
-                }
-                out.push_str("]}");
-            }
-            out.push(']');
+                out.push_str(r#","values":"#);
+                push_array(out, &s.floats, |out, p| push_point(out, p.t, p.f));
+                out.push('}');
+            });
         }
         // `Value` is non-exhaustive; a kind this server does not know yet is
         // written as an empty vector rather than invalid JSON.

@@ -29,11 +29,8 @@ pub async fn metadata(
                     out.push(',');
                 }
                 format::push_str(out, name);
-                out.push_str(":[");
-                for (j, m) in entries.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
-                    }
+                out.push(':');
+                format::push_array(out, entries, |out, m| {
                     out.push_str(r#"{"type":"#);
                     format::push_str(out, m.metric_type);
                     out.push_str(r#","help":"#);
@@ -41,8 +38,7 @@ pub async fn metadata(
                     out.push_str(r#","unit":"#);
                     format::push_str(out, &m.unit);
                     out.push('}');
-                }
-                out.push(']');
+                });
             }
             out.push('}');
         },

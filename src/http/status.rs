@@ -218,16 +218,12 @@ pub async fn tsdb(State(state): State<ReadState>, params: Params) -> Result<Json
 fn push_counts(out: &mut String, key: &str, counts: &[(String, u64)]) {
     out.push(',');
     format::push_str(out, key);
-    out.push_str(":[");
-    for (i, (name, value)) in counts.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    out.push(':');
+    format::push_array(out, counts, |out, (name, value)| {
         out.push_str(r#"{"name":"#);
         format::push_str(out, name);
         let _ = write!(out, r#","value":{value}}}"#);
-    }
-    out.push(']');
+    });
 }
 
 #[cfg(test)]
