@@ -2,8 +2,10 @@
 //! `remote_read` pointed here can query promlite.
 //!
 //! Both response types are served. `SAMPLES` decodes each series into raw samples
-//! in one snappy `ReadResponse`. `STREAMED_XOR_CHUNKS` sends the chunks exactly as
-//! the tsdb stores them (our XOR chunks are Prometheus's), one series per frame,
+//! in one snappy `ReadResponse`. `STREAMED_XOR_CHUNKS` sends XOR chunks from
+//! `Series::chunks`: the head's and XOR blocks' chunks as stored (ours are
+//! Prometheus's), cold-block runs re-encoded as XOR chunks of at most 120
+//! samples (Prometheus reads no other float encoding), one series per frame,
 //! with a series split across frames past [`MAX_FRAME_BYTES`]. The client's
 //! `accepted_response_types` are honoured in order. Every query is bounded by
 //! [`MAX_SAMPLES`] so one request cannot exhaust memory.
