@@ -15,7 +15,8 @@
 //! Sharing is exact, not hashed: the writer keys timestamp chunks by their
 //! encoded bytes, and the encoding is deterministic and lossless, so equal
 //! bytes mean equal columns. Its memory is the encoded columns only (about
-//! 0.05 bytes per sample of one series per distinct column). A reader
+//! 0.05 bytes per sample of one series per distinct column), capped at
+//! `MAX_REMEMBERED_BYTES`. A reader
 //! resolves the ref within the same block ([`Block::select`](super::Block::select)
 //! hands out both chunks) and checks that both runs have the same length.
 
@@ -27,11 +28,20 @@ use crate::codec::{put_uvarint, Decoder};
 
 use super::BlockError;
 
+/// Most bytes of encoded timestamp chunks a writer remembers for sharing.
+/// Regular scrapes encode a column in tens of bytes, so this holds about a
+/// million distinct columns; past it (irregular timestamps in every series)
+/// new columns are still written, just not offered for sharing, so a block
+/// writer's memory stays bounded whatever the data.
+const MAX_REMEMBERED_BYTES: usize = 64 << 20;
+
 /// The timestamp columns a block writer has written so far.
 #[derive(Default)]
 pub(crate) struct SharedTimestamps {
     /// Encoded timestamp chunk → where it was written.
     written: HashMap<Vec<u8>, ChunkRef>,
+    /// Bytes of the keys of `written`.
+    remembered_bytes: usize,
     /// Scratch: the zero values of a timestamp chunk, the grid of a values run.
     zeros: Vec<f64>,
     grid: Vec<i64>,
@@ -57,7 +67,10 @@ impl SharedTimestamps {
             Some(r) => *r,
             None => {
                 let r = writer.write_chunk(Encoding::Cold, &timestamps)?;
-                self.written.insert(timestamps, r);
+                if self.remembered_bytes + timestamps.len() <= MAX_REMEMBERED_BYTES {
+                    self.remembered_bytes += timestamps.len();
+                    self.written.insert(timestamps, r);
+                }
                 r
             }
         };
