@@ -19,7 +19,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 /// `reason="..."`: why samples or series were refused.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,6 +47,13 @@ pub struct QueryLabels {
 fn request_duration_histogram() -> Histogram {
     // 0.5 ms .. ~16 s.
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// Registers `metric` in `registry` under `name` with `help` and returns it; the
+/// registry keeps a clone (metric handles share their state).
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 /// Every metric of the server.
@@ -83,57 +90,55 @@ impl Metrics {
     /// Builds and registers every metric under the `promlite_` prefix.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("promlite");
-        let m = Metrics {
-            registry: Registry::default(),
-            samples_ingested: Counter::default(),
-            samples_rejected: Family::default(),
-            series_rejected: Family::default(),
-            exemplars_dropped: Counter::default(),
-            histograms_dropped: Counter::default(),
-            request_duration: Family::new_with_constructor(request_duration_histogram),
-            head_series: Gauge::default(),
-            // 0.1 ms .. ~3 s.
-            wal_commit_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
-            queries: Family::default(),
-        };
-        registry.register(
-            "samples_ingested",
-            "Float samples stored from remote-write",
-            m.samples_ingested.clone(),
-        );
-        registry.register(
-            "samples_rejected",
-            "Float samples refused, by reason",
-            m.samples_rejected.clone(),
-        );
-        registry.register(
-            "series_rejected",
-            "Remote-write series refused by validation, by reason",
-            m.series_rejected.clone(),
-        );
-        registry.register(
-            "exemplars_dropped",
-            "Exemplars received and not stored (not supported yet)",
-            m.exemplars_dropped.clone(),
-        );
-        registry.register(
-            "native_histograms_dropped",
-            "Native histogram samples received and not stored (not supported yet)",
-            m.histograms_dropped.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request durations by route and status code",
-            m.request_duration.clone(),
-        );
-        registry.register("head_series", "Series in the head", m.head_series.clone());
-        registry.register(
-            "wal_commit_duration_seconds",
-            "Time to commit one remote-write request: WAL write, the fsync the policy waits for, head update",
-            m.wal_commit_duration.clone(),
-        );
-        registry.register("queries", "Queries run, by kind", m.queries.clone());
-        Metrics { registry, ..m }
+        let r = &mut registry;
+        Metrics {
+            samples_ingested: registered(
+                r,
+                "samples_ingested",
+                "Float samples stored from remote-write",
+                Counter::default(),
+            ),
+            samples_rejected: registered(
+                r,
+                "samples_rejected",
+                "Float samples refused, by reason",
+                Family::default(),
+            ),
+            series_rejected: registered(
+                r,
+                "series_rejected",
+                "Remote-write series refused by validation, by reason",
+                Family::default(),
+            ),
+            exemplars_dropped: registered(
+                r,
+                "exemplars_dropped",
+                "Exemplars received and not stored (not supported yet)",
+                Counter::default(),
+            ),
+            histograms_dropped: registered(
+                r,
+                "native_histograms_dropped",
+                "Native histogram samples received and not stored (not supported yet)",
+                Counter::default(),
+            ),
+            request_duration: registered(
+                r,
+                "http_request_duration_seconds",
+                "HTTP request durations by route and status code",
+                Family::new_with_constructor(request_duration_histogram),
+            ),
+            head_series: registered(r, "head_series", "Series in the head", Gauge::default()),
+            wal_commit_duration: registered(
+                r,
+                "wal_commit_duration_seconds",
+                "Time to commit one remote-write request: WAL write, the fsync the policy waits for, head update",
+                // 0.1 ms .. ~3 s.
+                Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            ),
+            queries: registered(r, "queries", "Queries run, by kind", Family::default()),
+            registry,
+        }
     }
 
     /// The registry, for components that register their own metrics at start-up.
