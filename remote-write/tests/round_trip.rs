@@ -44,6 +44,16 @@ struct Series {
     samples: Vec<(i64, f64)>,
 }
 
+impl Series {
+    /// The samples as protobuf `Sample`s (the same message in 1.0 and 2.0).
+    fn proto_samples(&self) -> Vec<Sample> {
+        self.samples
+            .iter()
+            .map(|&(timestamp, value)| Sample { value, timestamp })
+            .collect()
+    }
+}
+
 fn series() -> impl Strategy<Value = Series> {
     let names = prop::collection::btree_set("[a-z_][a-z0-9_]{0,12}", 0..8);
     (
@@ -90,11 +100,7 @@ fn to_v1(batch: &[Series]) -> v1::WriteRequest {
                     .into_iter()
                     .map(|(name, value)| Label { name, value })
                     .collect(),
-                samples: s
-                    .samples
-                    .iter()
-                    .map(|&(timestamp, value)| Sample { value, timestamp })
-                    .collect(),
+                samples: s.proto_samples(),
                 ..Default::default()
             })
             .collect(),
@@ -116,11 +122,7 @@ fn to_v2(batch: &[Series]) -> v2::Request {
             v2::TimeSeries {
                 labels_refs: symbols
                     .intern_labels(scrambled.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
-                samples: s
-                    .samples
-                    .iter()
-                    .map(|&(timestamp, value)| Sample { value, timestamp })
-                    .collect(),
+                samples: s.proto_samples(),
                 ..Default::default()
             }
         })
