@@ -9,10 +9,12 @@
 
 /// Magic number opening every index file.
 pub(crate) const MAGIC: u32 = 0x504C_4958;
-/// Format version written: series offsets are u32 and chunk start times
-/// are relative to a base time at the head of the series section.
+/// Format version written: series store labels as postings-table positions,
+/// series offsets are u32 and chunk start times are relative to a base time
+/// at the head of the series section.
 pub(crate) const VERSION: u8 = 2;
-/// The first format version, still read: u64 series offsets, absolute times.
+/// The first format version, still read: labels as symbol refs, u64 series
+/// offsets, absolute times.
 pub(crate) const VERSION_1: u8 = 1;
 /// Bytes of the header.
 pub(crate) const HEADER_LEN: usize = 8;

@@ -400,8 +400,26 @@ impl IndexFile {
                 return Err(self.corrupt(s, base + d.pos(), "label names not sorted"));
             }
             prev = Some(nr);
-            let name = self.symbol(nr, s, base + d.pos())?;
-            let value = self.symbol(vr, s, base + d.pos())?;
+            let (name, value) = if self.version == format::VERSION_1 {
+                (
+                    self.symbol(nr, s, base + d.pos())?,
+                    self.symbol(vr, s, base + d.pos())?,
+                )
+            } else {
+                // Version 2: positions in the postings table's names and
+                // that name's values, both loaded at open.
+                let entry = usize::try_from(nr).ok().and_then(|i| self.names.get(i));
+                let value = entry.and_then(|e| {
+                    usize::try_from(vr)
+                        .ok()
+                        .and_then(|i| e.values.get(i))
+                        .map(|v| v.value.clone())
+                });
+                match (entry, value) {
+                    (Some(e), Some(v)) => (e.name.clone(), v),
+                    _ => return Err(self.corrupt(s, base + d.pos(), "label ordinal out of range")),
+                }
+            };
             if name.is_empty() || value.is_empty() {
                 return Err(self.corrupt(s, base + d.pos(), "empty label name or value"));
             }

@@ -5,7 +5,7 @@
 //! sorted set of every name and value, so a symbol ref order is string order
 //! and sorted refs mean sorted strings — the reader relies on it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -68,16 +68,42 @@ pub(crate) fn write_index(
         .unwrap_or(0);
     put_varint(series_buf, base_time);
     let mut postings: BTreeMap<(u64, u64), RoaringBitmap> = BTreeMap::new();
-    for (id, (labels, chunks)) in series.iter().enumerate() {
+    for (id, (labels, _)) in series.iter().enumerate() {
+        for l in labels {
+            let (n, v) = (symbol_ref(&l.name)?, symbol_ref(&l.value)?);
+            postings.entry((n, v)).or_default().insert(id as u32);
+        }
+    }
+    // Series store each label as (name position in the postings table, value
+    // position among that name's values): small numbers, mostly one byte
+    // each, where symbol refs into a large symbol table take two or three.
+    let mut ordinals: HashMap<(u64, u64), (u64, u64)> = HashMap::with_capacity(postings.len());
+    let (mut name_ord, mut value_ord, mut last_name) = (0u64, 0u64, None);
+    for (n, v) in postings.keys() {
+        if let Some(prev) = last_name {
+            if prev == *n {
+                value_ord += 1;
+            } else {
+                name_ord += 1;
+                value_ord = 0;
+            }
+        }
+        last_name = Some(*n);
+        ordinals.insert((*n, *v), (name_ord, value_ord));
+    }
+    for (labels, chunks) in series {
         let offset = u32::try_from(series_buf.len())
             .map_err(|_| IndexError::Invalid("series section over 4 GiB"))?;
         offsets_buf.extend_from_slice(&offset.to_be_bytes());
         put_uvarint(series_buf, labels.len() as u64);
         for l in labels {
-            let (n, v) = (symbol_ref(&l.name)?, symbol_ref(&l.value)?);
+            let pair = (symbol_ref(&l.name)?, symbol_ref(&l.value)?);
+            let (n, v) = ordinals
+                .get(&pair)
+                .copied()
+                .ok_or(IndexError::Invalid("label pair"))?;
             put_uvarint(series_buf, n);
             put_uvarint(series_buf, v);
-            postings.entry((n, v)).or_default().insert(id as u32);
         }
         encode_chunk_metas(series_buf, chunks, base_time)?;
     }
