@@ -191,6 +191,23 @@ fn push_point(out: &mut String, t_ms: i64, f: f64) {
     out.push(']');
 }
 
+/// Appends one series of a vector or matrix result:
+/// `{"metric":<labels>,"<member>":<written by push_data>}`.
+fn push_series(
+    out: &mut String,
+    metric: &Labels,
+    member: &str,
+    push_data: impl FnOnce(&mut String),
+) {
+    out.push_str(r#"{"metric":"#);
+    push_labels(out, metric);
+    out.push_str(",\"");
+    out.push_str(member);
+    out.push_str("\":");
+    push_data(out);
+    out.push('}');
+}
+
 /// Appends the `"resultType":…,"result":…` members of a query's `data`
 /// object (without braces, so the caller can add `stats`).
 pub fn push_result_members(out: &mut String, value: &Value) {
@@ -209,21 +226,15 @@ pub fn push_result_members(out: &mut String, value: &Value) {
         Value::Vector(samples) => {
             out.push_str(r#""resultType":"vector","result":"#);
             push_array(out, samples, |out, s| {
-                out.push_str(r#"{"metric":"#);
-                push_labels(out, &s.metric);
-                out.push_str(r#","value":"#);
-                push_point(out, s.t, s.f);
-                out.push('}');
+                push_series(out, &s.metric, "value", |out| push_point(out, s.t, s.f));
             });
         }
         Value::Matrix(series) => {
             out.push_str(r#""resultType":"matrix","result":"#);
             push_array(out, series, |out, s| {
-                out.push_str(r#"{"metric":"#);
-                push_labels(out, &s.metric);
-                out.push_str(r#","values":"#);
-                push_array(out, &s.floats, |out, p| push_point(out, p.t, p.f));
-                out.push('}');
+                push_series(out, &s.metric, "values", |out| {
+                    push_array(out, &s.floats, |out, p| push_point(out, p.t, p.f));
+                });
             });
         }
         // `Value` is non-exhaustive; a kind this server does not know yet is
