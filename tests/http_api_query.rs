@@ -53,6 +53,15 @@ fn query_success(result_type: &str, result: &str) -> String {
     format!(r#"{{"status":"success","data":{{"resultType":"{result_type}","result":{result}}}}}"#)
 }
 
+/// Asserts `reply` is an API error with `status` and `errorType` `error_type`,
+/// whatever its message.
+fn assert_error_type(reply: &support::Reply, status: StatusCode, error_type: &str) {
+    assert_eq!(reply.status, status, "body: {}", reply.body);
+    let j = reply.json();
+    assert_eq!(j["status"], "error", "{}", reply.body);
+    assert_eq!(j["errorType"], error_type, "{}", reply.body);
+}
+
 fn assert_error(reply: &support::Reply, status: u16, error_type: &str, message: &str) {
     assert_eq!(reply.status.as_u16(), status, "body: {}", reply.body);
     let want = format!(
@@ -110,10 +119,8 @@ async fn q1c_stats_from_url_on_form_post() {
 #[tokio::test]
 async fn q1d_parse_error_is_bad_data() {
     let r = api().post_form("/api/v1/query", "query=foo(&time=4").await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_error_type(&r, StatusCode::BAD_REQUEST, "bad_data");
     let j = r.json();
-    assert_eq!(j["status"], "error");
-    assert_eq!(j["errorType"], "bad_data");
     assert!(
         j["error"]
             .as_str()
@@ -212,8 +219,7 @@ async fn q1f_limit_truncates_with_warning() {
 #[tokio::test]
 async fn q1g_empty_query_is_bad_data() {
     let r = api().post_form("/api/v1/query", "query=&time=4").await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.json()["errorType"], "bad_data");
+    assert_error_type(&r, StatusCode::BAD_REQUEST, "bad_data");
 }
 
 #[tokio::test]
@@ -413,8 +419,7 @@ async fn execution_errors_are_422() {
             urlencode("up + on() up")
         ))
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert_eq!(r.json()["errorType"], "execution");
+    assert_error_type(&r, StatusCode::UNPROCESSABLE_ENTITY, "execution");
 }
 
 #[tokio::test]
@@ -423,8 +428,7 @@ async fn timeout_is_503() {
     let r = api()
         .get("/api/v1/query_range?query=sum(up)&start=0&end=600&step=1&timeout=0.000000001")
         .await;
-    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
-    assert_eq!(r.json()["errorType"], "timeout");
+    assert_error_type(&r, StatusCode::SERVICE_UNAVAILABLE, "timeout");
 }
 
 #[tokio::test]
@@ -577,8 +581,7 @@ async fn r8_parse_query() {
         r#"{"status":"success","data":{"matchers":[{"name":"__name__","type":"=","value":"up"}],"name":"up","offset":0,"startOrEnd":null,"timestamp":null,"type":"vectorSelector"}}"#
     );
     let r = api().get("/api/v1/parse_query?query=up%5B").await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.json()["errorType"], "bad_data");
+    assert_error_type(&r, StatusCode::BAD_REQUEST, "bad_data");
 }
 
 #[tokio::test]
@@ -600,6 +603,5 @@ async fn form_bodies_up_to_ten_mib() {
             &format!("query=1%2B1&time=4&pad={padding}"),
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.json()["errorType"], "bad_data");
+    assert_error_type(&r, StatusCode::BAD_REQUEST, "bad_data");
 }
