@@ -4,6 +4,10 @@
 //! so two equal series always compare equal and hash alike. Strings are
 //! reference-counted ([`Symbol`]) so the head can intern them once: a million
 //! series sharing `job="node"` share one allocation of `"node"`.
+//!
+//! `promlite-promql` has its own label set type on purpose: the engine must not
+//! depend on the storage crate (it queries any storage through a trait), so the
+//! root crate's adapter converts between the two.
 
 use std::fmt;
 use std::sync::Arc;
