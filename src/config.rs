@@ -97,6 +97,11 @@ pub struct TsdbConfig {
     pub retention: Option<String>,
     /// `always`, or a Prometheus duration for the background fsync interval.
     pub wal_fsync: Option<String>,
+    /// Size-based retention (`512MB`, `10GB`; powers of 1024).
+    pub retention_size: Option<String>,
+    /// Out-of-order window as a Prometheus duration (Prometheus's
+    /// `storage.tsdb.out_of_order_time_window`); absent or `0s` rejects out-of-order samples.
+    pub out_of_order_time_window: Option<String>,
 }
 
 /// `remote_write_receiver:`.
@@ -182,9 +187,49 @@ pub fn parse_duration_ms(name: &'static str, s: &str) -> Result<i64, ConfigError
         .map_err(|reason| ConfigError::Invalid { name, reason })
 }
 
+/// Parses a size such as `512MB`, `10GB` or `1024` (bytes) the way Prometheus's
+/// `--storage.tsdb.retention.size` does: units B, KB, MB, GB, TB, PB, EB are powers
+/// of 1024, and the number must be a whole number.
+pub fn parse_size_bytes(s: &str) -> Result<u64, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name: "retention size",
+        reason: format!("{s:?}: {reason}"),
+    };
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| invalid("expected a whole number followed by a unit"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "KB" | "KIB" => 10,
+        "MB" | "MIB" => 20,
+        "GB" | "GIB" => 30,
+        "TB" | "TIB" => 40,
+        "PB" | "PIB" => 50,
+        "EB" | "EIB" => 60,
+        _ => return Err(invalid("unknown unit (use B, KB, MB, GB, TB, PB or EB)")),
+    };
+    n.checked_mul(1u64 << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| invalid("must be positive and below 16 EiB"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_use_powers_of_1024() {
+        assert_eq!(parse_size_bytes("512MB").unwrap(), 512 << 20);
+        assert_eq!(parse_size_bytes("10GB").unwrap(), 10 << 30);
+        assert_eq!(parse_size_bytes("4096").unwrap(), 4096);
+        assert_eq!(parse_size_bytes("1kb").unwrap(), 1024);
+        for bad in ["", "MB", "1.5GB", "10XB", "0GB", "16EB", "-1GB"] {
+            assert!(parse_size_bytes(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn parses_a_prometheus_yml_and_ignores_unknown_keys() {

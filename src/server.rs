@@ -19,7 +19,7 @@ use promlite_remote_write::{Limits, DEFAULT_MAX_DECOMPRESSED_BYTES};
 use promlite_tsdb::{Db, FsyncPolicy, LabelLimits, Options};
 use tower::ServiceExt as _;
 
-use crate::config::{parse_duration_ms, FileConfig, FsyncSetting};
+use crate::config::{parse_duration_ms, parse_size_bytes, FileConfig, FsyncSetting};
 use crate::http::read_state::ServerInfo;
 use crate::http::{app, health, AdminApi, AppState, HttpOptions};
 
@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// Enable the admin endpoints (`/api/v1/admin/tsdb/snapshot`).
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
+    /// Also delete the oldest blocks while all blocks together exceed this size
+    /// (`512MB`, `10GB`; units are powers of 1024 as in Prometheus) [default: no limit].
+    #[arg(long = "retention.size")]
+    pub retention_size: Option<String>,
     /// WAL fsync policy: `always` (fsync before every acknowledgement) or an
     /// interval such as `100ms` (background fsync) [default: 100ms].
     #[arg(long = "wal.fsync")]
@@ -66,6 +70,10 @@ pub struct Settings {
     pub listen: String,
     /// Retention as given (`30d`) and in ms.
     pub retention: (String, i64),
+    /// Size-based retention, bytes, if any.
+    pub retention_bytes: Option<u64>,
+    /// How far behind a series' newest sample a sample may still be accepted, ms (0: none).
+    pub out_of_order_window_ms: i64,
     /// WAL fsync policy.
     pub fsync: FsyncSetting,
     /// Remote-write limits.
@@ -98,6 +106,19 @@ impl Settings {
             retention_ms > 0,
             "retention must be positive, got {retention_text:?}"
         );
+        let retention_bytes = match args.retention_size.as_deref().or(file
+            .storage
+            .tsdb
+            .retention_size
+            .as_deref())
+        {
+            Some(text) => Some(parse_size_bytes(text)?),
+            None => None,
+        };
+        let out_of_order_window_ms = match &file.storage.tsdb.out_of_order_time_window {
+            Some(text) => parse_duration_ms("out_of_order_time_window", text)?,
+            None => 0,
+        };
         let fsync = match args
             .wal_fsync
             .as_deref()
@@ -127,6 +148,8 @@ impl Settings {
             data_dir: args.data_dir.clone(),
             listen: args.listen.clone(),
             retention: (retention_text, retention_ms),
+            retention_bytes,
+            out_of_order_window_ms,
             fsync,
             limits,
             max_request_bytes,
@@ -143,6 +166,8 @@ impl Settings {
     pub fn db_options(&self) -> Options {
         Options {
             retention_ms: self.retention.1,
+            max_bytes: self.retention_bytes,
+            out_of_order_window_ms: self.out_of_order_window_ms,
             fsync: match self.fsync {
                 FsyncSetting::Always => FsyncPolicy::Always,
                 FsyncSetting::Interval(d) => FsyncPolicy::Interval(d),
@@ -345,5 +370,26 @@ mod tests {
         );
         assert_eq!(s.admin_api, AdminApi::Enabled);
         assert!(Settings::resolve(&args(&["--retention", "forever"])).is_err());
+    }
+
+    #[test]
+    fn retention_size_and_out_of_order_window() {
+        let s = Settings::resolve(&args(&[])).unwrap();
+        assert_eq!((s.retention_bytes, s.out_of_order_window_ms), (None, 0));
+        assert_eq!(s.db_options().max_bytes, None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("promlite.yml");
+        std::fs::write(
+            &path,
+            "storage:\n  tsdb:\n    retention_size: 1GB\n    out_of_order_time_window: 30m\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let s = Settings::resolve(&args(&["--config", p])).unwrap();
+        assert_eq!(s.retention_bytes, Some(1 << 30));
+        assert_eq!(s.db_options().out_of_order_window_ms, 30 * 60_000);
+        let s = Settings::resolve(&args(&["--config", p, "--retention.size", "512MB"])).unwrap();
+        assert_eq!(s.db_options().max_bytes, Some(512 << 20));
+        assert!(Settings::resolve(&args(&["--retention.size", "lots"])).is_err());
     }
 }
