@@ -469,7 +469,10 @@ impl<'a> XorIterator<'a> {
         self.values.read(&mut self.br)
     }
 
-    #[inline]
+    /// Reads the next timestamp's delta of delta.
+    // Inlined into `next` like the value read: as a call it cost ~8 % of a
+    // range query's decoding.
+    #[inline(always)]
     fn read_dod(&mut self) -> Result<(), ChunkError> {
         // Enough for every bucket but the 64-bit one: 4 prefix + 20 bits.
         let peek = self.br.peek_min(24);
