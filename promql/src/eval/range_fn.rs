@@ -6,13 +6,17 @@
 //! `max_over_time`/`min_over_time` skip the kernel and keep a monotonic queue
 //! of window candidates, so a long range costs O(samples + steps) instead of
 //! O(samples × steps); the result is the same (NaN only if every sample is
-//! NaN). Matrix-selector inputs with many series are split over two threads:
+//! NaN). Plain `rate`/`increase` count each series' counter resets once into a
+//! prefix sum; a window that holds none skips the kernel's per-window reset
+//! scan and gets the same bits (the scan would add `-0.0`), while windows with
+//! resets still run the kernel's exact in-order sum. Matrix-selector inputs
+//! with many series are split over two threads:
 //! series are independent, and the output keeps storage order.
 
 use super::selectors::{read_range_samples, Slider, Windows};
 use super::{Grid, Interrupt, StepSeries};
 use crate::error::QueryError;
-use crate::functions::{RangeKernel, RangeWindow};
+use crate::functions::{rate, RangeKernel, RangeWindow, WindowMode};
 use crate::storage::StorageSeries;
 use crate::value::{FPoint, Labels};
 
@@ -28,6 +32,35 @@ pub(crate) fn output_capacity(grid: Grid, samples: usize, reach_ms: i64) -> usiz
         .unwrap_or(usize::MAX)
         .saturating_add(1);
     grid.len().min(samples.saturating_mul(per_sample))
+}
+
+/// Counter resets before each sample index: entry `k` counts the samples
+/// `1 <= j < k` whose value is below their predecessor's (the reset test of
+/// `rate`/`increase`; NaN is never a reset). One entry more than `points`.
+fn reset_prefix(points: &[FPoint]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(points.len() + 1);
+    let mut n = 0usize;
+    out.push(0);
+    let mut prev = None;
+    for p in points {
+        if prev.is_some_and(|q: f64| p.f < q) {
+            n += 1;
+        }
+        out.push(n);
+        prev = Some(p.f);
+    }
+    out
+}
+
+/// How many resets the window `points[lo..hi]` holds (between its own
+/// samples), from a [`reset_prefix`]; `None` for fewer than two samples or
+/// bounds outside the prefix.
+fn resets_between(prefix: &[usize], lo: usize, hi: usize) -> Option<usize> {
+    if hi < lo + 2 {
+        return None;
+    }
+    let before = prefix.get(lo + 1)?;
+    prefix.get(hi)?.checked_sub(*before)
 }
 
 /// Which extreme a sliding-window shortcut keeps.
@@ -140,6 +173,13 @@ impl RangeApply<'_> {
         let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
         let mut slider = Slider::default();
         let mut ps: Vec<f64> = Vec::with_capacity(self.params.len());
+        let counter = (self.win.mode == WindowMode::Plain)
+            .then(|| rate::counter_kernel(self.kernel))
+            .flatten();
+        let resets = match counter {
+            Some(_) => reset_prefix(points),
+            None => Vec::new(),
+        };
         for (i, t) in self.grid.times().enumerate() {
             let end = self.win.end(t);
             let start = end.saturating_sub(self.win.range);
@@ -167,6 +207,12 @@ impl RangeApply<'_> {
                 eval_ts_ms: t,
                 mode: self.win.mode,
             };
+            if let Some(k) = counter.filter(|_| resets_between(&resets, lo, hi) == Some(0)) {
+                if let Some(f) = rate::extrapolated_without_resets(&rw, k) {
+                    out.push(FPoint { t, f });
+                }
+                continue;
+            }
             match (self.kernel)(&rw, &ps, scratch) {
                 Ok(Some(v)) => out.push(FPoint { t, f: v }),
                 Ok(None) => {}
@@ -430,5 +476,102 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `rate` behind another address, so the evaluator cannot recognise it
+    /// and runs it as a plain kernel on every window.
+    fn opaque_rate(
+        w: &RangeWindow<'_>,
+        p: &[f64],
+        s: &mut Vec<f64>,
+    ) -> Result<Option<f64>, crate::functions::FunctionError> {
+        rate::rate(w, p, s)
+    }
+
+    /// `increase` behind another address, like [`opaque_rate`].
+    fn opaque_increase(
+        w: &RangeWindow<'_>,
+        p: &[f64],
+        s: &mut Vec<f64>,
+    ) -> Result<Option<f64>, crate::functions::FunctionError> {
+        rate::increase(w, p, s)
+    }
+
+    #[test]
+    fn reset_free_windows_give_the_kernels_bits() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..60 {
+            let mut t = 0;
+            let mut v = 0.0;
+            let pts: Vec<FPoint> = (0..150)
+                .map(|_| {
+                    t += 1 + (next() % 20) as i64;
+                    v = match next() % 40 {
+                        0 => (next() % 5) as f64,
+                        1 => f64::NAN,
+                        2 => -0.0,
+                        _ => v + (next() % 1000) as f64 / 7.0,
+                    };
+                    FPoint { t, f: v }
+                })
+                .collect();
+            let range = 1 + (next() % 150) as i64;
+            let step = 1 + (next() % 15) as i64;
+            let grid = Grid::new(-20, t + 50, step);
+            for (name, opaque) in [
+                ("rate", opaque_rate as RangeKernel),
+                ("increase", opaque_increase as RangeKernel),
+            ] {
+                let fast = RangeApply {
+                    kernel: kernel(name),
+                    params: &[],
+                    grid,
+                    win: plain_window(range),
+                    extreme: None,
+                    expects_counter: true,
+                };
+                assert!(
+                    rate::counter_kernel(fast.kernel).is_some(),
+                    "{name} is recognised"
+                );
+                let slow = RangeApply {
+                    kernel: opaque,
+                    ..fast
+                };
+                assert!(rate::counter_kernel(slow.kernel).is_none());
+                let mut scratch = Vec::new();
+                let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
+                let a = slow.apply(&pts, &mut scratch, &mut wa).unwrap();
+                let b = fast.apply(&pts, &mut scratch, &mut wb).unwrap();
+                assert_eq!(wa, wb, "{name} window sizes, round {round}");
+                let bits = |ps: &[FPoint]| -> Vec<(i64, u64)> {
+                    ps.iter().map(|p| (p.t, p.f.to_bits())).collect()
+                };
+                assert_eq!(bits(&a), bits(&b), "{name}, round {round}");
+            }
+        }
+    }
+
+    #[test]
+    fn reset_prefix_counts_decreases_only() {
+        let pts: Vec<FPoint> = [1.0, 3.0, 2.0, f64::NAN, 1.0, 5.0, 4.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| FPoint { t: i as i64, f })
+            .collect();
+        let prefix = reset_prefix(&pts);
+        assert_eq!(prefix, vec![0, 0, 0, 1, 1, 1, 1, 2]);
+        assert_eq!(resets_between(&prefix, 0, 2), Some(0));
+        assert_eq!(resets_between(&prefix, 0, 3), Some(1));
+        assert_eq!(resets_between(&prefix, 2, 6), Some(0));
+        assert_eq!(resets_between(&prefix, 2, 7), Some(1));
+        assert_eq!(resets_between(&prefix, 3, 4), None);
+        assert_eq!(resets_between(&prefix, 0, 9), None);
     }
 }

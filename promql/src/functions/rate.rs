@@ -89,6 +89,45 @@ fn reset_correction(points: &[FPoint]) -> f64 {
 
 /// Prometheus 3.x `extrapolatedRate` for float samples.
 fn extrapolated(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
+    let correction = if kind.is_counter() {
+        reset_correction(w.points)
+    } else {
+        // Unused: gauges add no correction.
+        -0.0
+    };
+    extrapolate(w, kind, correction)
+}
+
+/// Which counter kernel `k` is, if it is `rate` or `increase`: the range
+/// evaluator then knows from its own reset count when a window holds no
+/// reset and calls [`extrapolated_without_resets`] instead. Any other kernel
+/// (or an address the compiler duplicated) is `None` and runs as usual.
+pub(crate) fn counter_kernel(k: super::RangeKernel) -> Option<CounterKernel> {
+    if std::ptr::fn_addr_eq(k, rate as super::RangeKernel) {
+        Some(CounterKernel(Kind::CounterRate))
+    } else if std::ptr::fn_addr_eq(k, increase as super::RangeKernel) {
+        Some(CounterKernel(Kind::CounterIncrease))
+    } else {
+        None
+    }
+}
+
+/// `rate` or `increase`, as found by [`counter_kernel`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CounterKernel(Kind);
+
+/// The plain-window `rate`/`increase` of a window the caller knows holds no
+/// counter reset (no sample below its predecessor): the same operations in
+/// the same order as the kernel, whose reset sum would be `-0.0`, without the
+/// scan that finds that out.
+pub(crate) fn extrapolated_without_resets(w: &RangeWindow<'_>, k: CounterKernel) -> Option<f64> {
+    extrapolate(w, k.0, -0.0)
+}
+
+/// The extrapolation shared by the kernels, given the reset correction of a
+/// counter (ignored for a gauge).
+#[inline]
+fn extrapolate(w: &RangeWindow<'_>, kind: Kind, correction: f64) -> Option<f64> {
     let points = w.points;
     let (first, last) = match points {
         [first, .., last] => (first, last),
@@ -97,7 +136,7 @@ fn extrapolated(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
     };
     let mut result = last.f - first.f;
     if kind.is_counter() {
-        result += reset_correction(points);
+        result += correction;
     }
 
     let mut to_start = first.t.saturating_sub(w.range_start_ms) as f64 / 1000.0;
