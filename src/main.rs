@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "promlite", version, about = "SQLite for Prometheus data: remote-write in, PromQL out")]
+#[command(
+    name = "promlite",
+    version,
+    about = "SQLite for Prometheus data: remote-write in, PromQL out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

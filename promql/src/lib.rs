@@ -28,10 +28,10 @@
 mod duration_expr;
 mod engine;
 mod error;
-mod extended_range;
-mod info_selector;
 mod eval;
+mod extended_range;
 pub mod functions;
+mod info_selector;
 mod parser;
 mod storage;
 mod value;
@@ -39,9 +39,9 @@ mod value;
 #[doc(hidden)]
 pub mod promqltest;
 
+pub use duration_expr::DurationContext;
 pub use engine::{CancelToken, Engine, EngineOptions, QueryRange, QueryResult, QueryStats};
 pub use error::QueryError;
-pub use duration_expr::DurationContext;
 pub use parser::{parse, parse_duration_ms, parse_with_context};
 pub use storage::{
     MatchOp, Matcher, MatcherError, MemStorage, Storage, StorageError, StorageSeries,

@@ -1,7 +1,7 @@
 //! The `promlite bench ...` subcommands.
 
+pub mod compare;
 pub mod compression;
 pub mod dataset;
-pub mod write;
-pub mod compare;
 pub mod peers;
+pub mod write;

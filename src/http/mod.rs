@@ -94,8 +94,14 @@ impl AppState {
     pub fn new(db: Db, opts: HttpOptions) -> Self {
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let metadata = Arc::new(MetadataStore::default());
-        let ingester = Arc::new(Ingester::new(db.clone(), opts.limits, Arc::clone(&metrics), Arc::clone(&metadata)));
-        let read = ReadState::new(db.clone(), Engine::new(opts.engine), opts.info).with_metadata(Arc::clone(&metadata))
+        let ingester = Arc::new(Ingester::new(
+            db.clone(),
+            opts.limits,
+            Arc::clone(&metrics),
+            Arc::clone(&metadata),
+        ));
+        let read = ReadState::new(db.clone(), Engine::new(opts.engine), opts.info)
+            .with_metadata(Arc::clone(&metadata))
             .with_metrics(Arc::clone(&metrics));
         AppState {
             db,
@@ -120,7 +126,10 @@ pub fn app(state: AppState) -> Router {
         .merge(write_routes)
         .merge(health::routes())
         .route("/metrics", get(metrics::metrics))
-        .route("/api/v1/admin/tsdb/snapshot", post(admin::snapshot).put(admin::snapshot))
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
         .with_state(state.clone())
         .merge(read_state::routes().with_state(state.read.clone()))
         .route_layer(axum::middleware::from_fn_with_state(

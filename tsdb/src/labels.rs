@@ -57,7 +57,10 @@ impl Labels {
         Self::from_labels(
             pairs
                 .into_iter()
-                .map(|(n, v)| Label { name: Arc::from(n.as_ref()), value: Arc::from(v.as_ref()) })
+                .map(|(n, v)| Label {
+                    name: Arc::from(n.as_ref()),
+                    value: Arc::from(v.as_ref()),
+                })
                 .collect(),
         )
     }
@@ -82,7 +85,9 @@ impl Labels {
     /// Wraps labels the caller guarantees are already sorted, unique and non-empty
     /// (e.g. read back from our own index). Checked in debug builds.
     pub fn from_sorted_unchecked(labels: Vec<Label>) -> Self {
-        debug_assert!(labels.windows(2).all(|w| matches!(w, [a, b] if a.name < b.name)));
+        debug_assert!(labels
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a.name < b.name)));
         Labels(labels)
     }
 
@@ -126,7 +131,13 @@ impl Labels {
         const PRIME: u64 = 0x0000_0100_0000_01b3;
         let mut h = OFFSET;
         for l in &self.0 {
-            for b in l.name.bytes().chain([0xff]).chain(l.value.bytes()).chain([0xff]) {
+            for b in l
+                .name
+                .bytes()
+                .chain([0xff])
+                .chain(l.value.bytes())
+                .chain([0xff])
+            {
                 h ^= u64::from(b);
                 h = h.wrapping_mul(PRIME);
             }

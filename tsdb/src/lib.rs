@@ -22,22 +22,24 @@ mod matcher;
 mod querier;
 mod wal;
 
-pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
-pub use matcher::{MatchOp, Matcher, MatcherError};
-pub use index::{
-    label_names_for, label_values_for, postings_for_matchers, ChunkMeta, IndexError, IndexFile, IndexReader, MemPostings,
-    PostingsStats,
+pub use block::{
+    apply_retention, expired_blocks, open_blocks, write_block, Block, BlockChunk, BlockDesc,
+    BlockError, BlockId, BlockMeta, BlockSeries, BlockStats, ChunkData, CompactionMeta, Compactor,
+    ParseBlockIdError, RetentionPolicy,
 };
+pub use block::{write_block_with, BlockEncoding, COLD_RUN_MAX_SAMPLES};
 pub use chunks::{
-    ChunkBytes, ChunkFileError, ChunkReader, ChunkRef, ChunkStore, ChunkWriter, DEFAULT_MAX_SEGMENT_BYTES,
+    ChunkBytes, ChunkFileError, ChunkReader, ChunkRef, ChunkStore, ChunkWriter,
+    DEFAULT_MAX_SEGMENT_BYTES,
 };
 pub use db::{CompactionReport, Db, Options, Stats};
 pub use error::{AppendError, Error};
 pub use head::{Appender, LabelLimits, SeriesRef};
+pub use index::{
+    label_names_for, label_values_for, postings_for_matchers, ChunkMeta, IndexError, IndexFile,
+    IndexReader, MemPostings, PostingsStats,
+};
+pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use querier::{Limited, Querier, RawChunk, SampleError, Series, SeriesIter};
 pub use wal::FsyncPolicy;
-pub use block::{
-    apply_retention, expired_blocks, open_blocks, write_block, Block, BlockChunk, BlockDesc, BlockError, BlockId, BlockMeta,
-    BlockSeries, BlockStats, ChunkData, CompactionMeta, Compactor, ParseBlockIdError, RetentionPolicy,
-};
-pub use block::{write_block_with, BlockEncoding, COLD_RUN_MAX_SAMPLES};

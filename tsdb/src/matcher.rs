@@ -51,25 +51,42 @@ pub struct Matcher {
 
 impl Matcher {
     /// Builds a matcher; regexes are anchored at both ends.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let name = name.into();
         let value = value.into();
         let (regex, literals) = match op {
             MatchOp::Equal | MatchOp::NotEqual => (None, None),
             MatchOp::Regex | MatchOp::NotRegex => {
-                let re = Regex::new(&format!("^(?s:{value})$")).map_err(|e| MatcherError::BadRegex {
-                    pattern: value.clone(),
-                    source: Box::new(e),
-                })?;
+                let re =
+                    Regex::new(&format!("^(?s:{value})$")).map_err(|e| MatcherError::BadRegex {
+                        pattern: value.clone(),
+                        source: Box::new(e),
+                    })?;
                 (Some(re), literal_alternation(&value))
             }
         };
-        Ok(Matcher { name, op, value, regex, literals })
+        Ok(Matcher {
+            name,
+            op,
+            value,
+            regex,
+            literals,
+        })
     }
 
     /// Shorthand for an `=` matcher.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Matcher { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None, literals: None }
+        Matcher {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+            literals: None,
+        }
     }
 
     /// Does `value` satisfy this matcher? An absent label is tested as `""`.
@@ -109,7 +126,8 @@ impl Matcher {
     /// For a regex of the form `prefix.*` with a literal prefix, that prefix.
     pub fn literal_prefix(&self) -> Option<&str> {
         let p = self.value.strip_suffix(".*")?;
-        (matches!(self.op, MatchOp::Regex | MatchOp::NotRegex) && !p.is_empty() && is_literal(p)).then_some(p)
+        (matches!(self.op, MatchOp::Regex | MatchOp::NotRegex) && !p.is_empty() && is_literal(p))
+            .then_some(p)
     }
 }
 
@@ -135,13 +153,18 @@ mod tests {
     fn regex_is_anchored() {
         let m = Matcher::new(MatchOp::Regex, "a", "fo").unwrap();
         assert!(!m.matches("foo"));
-        assert!(Matcher::new(MatchOp::Regex, "a", "fo.*").unwrap().matches("foo"));
+        assert!(Matcher::new(MatchOp::Regex, "a", "fo.*")
+            .unwrap()
+            .matches("foo"));
     }
 
     #[test]
     fn literal_alternation_fast_path_agrees_with_regex() {
         let m = Matcher::new(MatchOp::Regex, "a", "x|y|").unwrap();
-        assert_eq!(m.literal_values(), Some(&["".to_string(), "x".into(), "y".into()][..]));
+        assert_eq!(
+            m.literal_values(),
+            Some(&["".to_string(), "x".into(), "y".into()][..])
+        );
         assert!(m.matches("x") && m.matches("") && !m.matches("xy"));
         assert!(m.matches_empty());
     }
@@ -151,8 +174,12 @@ mod tests {
         let m = Matcher::new(MatchOp::Regex, "a", "api.*").unwrap();
         assert_eq!(m.literal_prefix(), Some("api"));
         assert!(!m.matches_empty());
-        assert!(Matcher::new(MatchOp::NotEqual, "a", "x").unwrap().matches_empty());
-        assert!(Matcher::new(MatchOp::Regex, "a", "a\nb").unwrap().matches("a\nb"));
+        assert!(Matcher::new(MatchOp::NotEqual, "a", "x")
+            .unwrap()
+            .matches_empty());
+        assert!(Matcher::new(MatchOp::Regex, "a", "a\nb")
+            .unwrap()
+            .matches("a\nb"));
     }
 
     #[test]

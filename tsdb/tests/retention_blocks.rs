@@ -67,7 +67,10 @@ fn size_retention_keeps_the_newest_blocks_that_fit() {
     let mut blocks = open_blocks(dir.path()).unwrap();
     // Room for the two newest blocks and part of a third.
     let newest_two = blocks[2].size_bytes() + blocks[3].size_bytes();
-    let policy = RetentionPolicy { time_ms: None, max_bytes: Some(newest_two + blocks[1].size_bytes() / 2) };
+    let policy = RetentionPolicy {
+        time_ms: None,
+        max_bytes: Some(newest_two + blocks[1].size_bytes() / 2),
+    };
     let removed = apply_retention(&mut blocks, &policy, 0).unwrap();
     assert_eq!(
         removed.iter().map(|m| m.ulid).collect::<Vec<_>>(),
