@@ -115,23 +115,6 @@ fn highest_is_inf(buckets: &[Bucket]) -> bool {
         .is_some_and(|b| b.upper_bound == f64::INFINITY)
 }
 
-/// Whether `a` and `b` differ by less than `epsilon` relative to their
-/// magnitude (Prometheus `util/almost.Equal`).
-fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
-        return diff < epsilon * f64::MIN_POSITIVE;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
-}
-
 /// Equalises counts within `tolerance` of the last accepted count and raises
 /// any lower count to it (Prometheus `ensureMonotonicAndIgnoreSmallDeltas`).
 fn ensure_monotonic(buckets: &mut [Bucket], tolerance: f64) -> MonotonicityFix {
@@ -145,7 +128,7 @@ fn ensure_monotonic(buckets: &mut [Bucket], tolerance: f64) -> MonotonicityFix {
         if curr == prev {
             continue;
         }
-        if almost_equal(prev, curr, tolerance) {
+        if super::math::almost_equal(prev, curr, tolerance) {
             b.count = prev;
             fix.fixed_precision = true;
             continue;

@@ -156,6 +156,24 @@ pub fn time(eval_ts_ms: i64) -> f64 {
     eval_ts_ms as f64 / 1000.0
 }
 
+/// Whether `a` and `b` differ by less than `epsilon` relative to their
+/// magnitude, NaN equal to NaN (Prometheus `util/almost.Equal`). Used by the
+/// bucket monotonicity fix and by the test-script runner's comparisons.
+pub fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
+        return diff < epsilon * f64::MIN_POSITIVE;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
