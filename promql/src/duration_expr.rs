@@ -271,7 +271,10 @@ pub fn rewrite(query: &str, ctx: DurationContext) -> String {
     out
 }
 
-fn skip_string(b: &[u8], mut i: usize) -> usize {
+/// Index just past the string literal (`"…"`, `'…'` or `` `…` ``) opening at `i`;
+/// backslash escapes count except in raw backtick strings. Shared by every text
+/// rewrite that must not look inside strings.
+pub(crate) fn skip_string(b: &[u8], mut i: usize) -> usize {
     let Some(&q) = b.get(i) else { return i };
     i += 1;
     while let Some(&d) = b.get(i) {

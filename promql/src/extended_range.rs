@@ -54,17 +54,7 @@ pub(crate) fn tokenize(q: &str) -> Vec<Tok> {
                 continue;
             }
             b'"' | b'\'' | b'`' => {
-                i += 1;
-                while let Some(&d) = b.get(i) {
-                    if d == b'\\' && c != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    if d == c {
-                        break;
-                    }
-                }
+                i = crate::duration_expr::skip_string(b, i);
                 Kind::Str
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c == b':' => {

@@ -93,17 +93,7 @@ fn check_unit_durations(query: &str) -> Result<(), QueryError> {
         match c {
             b'"' | b'\'' | b'`' => {
                 let start = i + 1;
-                i += 1;
-                while let Some(&d) = b.get(i) {
-                    if d == b'\\' && c != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    if d == c {
-                        break;
-                    }
-                }
+                i = crate::duration_expr::skip_string(b, i);
                 if c != b'`' {
                     check_escaped_utf8(query.get(start..i.saturating_sub(1)).unwrap_or(""), start)?;
                 }
