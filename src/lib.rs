@@ -3,6 +3,7 @@
 //! so end-to-end tests can build the router in-process.
 
 pub mod bench;
+mod civil;
 pub mod config;
 pub mod http;
 pub mod ingest;

@@ -9,6 +9,7 @@
 //! arguments give the same bytes on every machine (its own SplitMix64, no
 //! dependence on a random crate's algorithm).
 
+use crate::civil::days_from_civil;
 use anyhow::{bail, Context};
 use std::path::Path;
 
@@ -478,17 +479,6 @@ fn parse_utc_datetime_ms(s: &str) -> anyhow::Result<i64> {
         bail!("field out of range");
     }
     Ok((days_from_civil(y, mo, day) * 86_400 + h * 3600 + mi * 60 + sec) * 1000)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Loads a Prometheus query API response holding a matrix (`/api/v1/query`

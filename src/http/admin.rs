@@ -4,6 +4,7 @@
 //! Served only when the server runs with `--web.enable-admin-api`; otherwise the
 //! route answers 403 like Prometheus does, so a user learns the flag exists.
 
+use crate::civil::civil_from_days;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -78,19 +79,6 @@ fn snapshot_name() -> String {
         rem % 60,
         h.finish()
     )
-}
-
-/// Days since 1970-01-01 to a (year, month, day) civil date (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn error(status: StatusCode, error_type: &str, message: &str) -> Response {

@@ -8,6 +8,7 @@
 //! the extra `promliteVersion` field. Rules, alerts and targets answer with
 //! empty lists in Prometheus's shapes until those subsystems exist.
 
+use crate::civil::civil_from_days;
 use std::fmt::Write as _;
 
 use axum::extract::State;
@@ -144,21 +145,6 @@ fn rfc3339(t_ms: i64) -> String {
         sod % 60
     );
     s
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// `/api/v1/status/tsdb`: head cardinality from the postings index, each list
