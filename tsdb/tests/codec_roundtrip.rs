@@ -11,39 +11,11 @@
 use promlite_tsdb::chunkenc::{codec_by_name, codecs, cold_decode, cold_encode, Codec};
 use proptest::prelude::*;
 
-fn value() -> impl Strategy<Value = u64> {
-    prop_oneof![
-        Just(0x7ff0_0000_0000_0002u64), // stale marker
-        Just(0x7ff8_dead_beef_0001u64), // NaN with payload
-        Just(f64::INFINITY.to_bits()),
-        Just(f64::NEG_INFINITY.to_bits()),
-        Just((-0.0f64).to_bits()),
-        Just(1u64),
-        (0i64..100_000).prop_map(|x| (x as f64 / 100.0).to_bits()),
-        (0i64..1_000_000_000).prop_map(|x| (x as f64).to_bits()),
-        any::<u64>(),
-    ]
-}
-
-fn delta() -> impl Strategy<Value = i64> {
-    prop_oneof![Just(15_000i64), 14_990i64..15_010, any::<i64>()]
-}
+mod support;
+use support::samples;
 
 fn run(max: usize) -> impl Strategy<Value = (Vec<i64>, Vec<u64>)> {
-    (
-        any::<i64>(),
-        prop::collection::vec((delta(), value()), 0..max),
-    )
-        .prop_map(|(t0, rest)| {
-            let mut t = t0;
-            rest.into_iter()
-                .map(|(d, v)| {
-                    let s = (t, v);
-                    t = t.wrapping_add(d);
-                    s
-                })
-                .unzip()
-        })
+    samples(max).prop_map(|s| s.into_iter().unzip())
 }
 
 fn check(codec: &dyn Codec, ts: &[i64], bits: &[u64]) -> Result<(), TestCaseError> {
