@@ -10,7 +10,9 @@
 use promql_parser::parser::{Call, Expr, MatrixSelector};
 
 use super::annotations::{first_arg_position, go_g, position_of};
-use super::range_fn::{is_counter_name, Collect, Extreme, RangeApply, SeriesSink};
+use super::range_extreme::Extreme;
+use super::range_fn::RangeApply;
+use super::range_run::{is_counter_name, Collect, SeriesSink};
 use super::selectors::{selector_matchers, RangeVisitor, Slider, Windows};
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;

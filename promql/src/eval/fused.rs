@@ -18,7 +18,7 @@ use promql_parser::parser::{AggregateExpr, Expr};
 
 use super::aggregate::{Acc, Grouping};
 use super::functions::{range_argument, unparen};
-use super::range_fn::SeriesSink;
+use super::range_run::SeriesSink;
 use super::selectors::SelectorValue;
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;

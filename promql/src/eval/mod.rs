@@ -19,7 +19,9 @@ mod functions;
 mod fused;
 mod histogram;
 mod info;
+mod range_extreme;
 mod range_fn;
+mod range_run;
 mod selectors;
 mod subquery;
 

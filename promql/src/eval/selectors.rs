@@ -9,7 +9,8 @@
 
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
-use super::range_fn::{in_two_halves, output_capacity, Collect, SeriesSink};
+use super::range_fn::output_capacity;
+use super::range_run::{in_two_halves, Collect, SeriesSink};
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
 use crate::extended_range::MODE_LABEL;

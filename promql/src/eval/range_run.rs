@@ -1,0 +1,171 @@
+//! Running a range function over many selected series: one storage read
+//! per series into a reused buffer, the output handed to a [`SeriesSink`],
+//! and inputs with many series split over two threads (series are
+//! independent; the output keeps storage order).
+
+use super::range_fn::RangeApply;
+use super::selectors::read_range_samples;
+use super::{Interrupt, StepSeries};
+use crate::error::QueryError;
+use crate::storage::StorageSeries;
+use crate::value::{FPoint, Labels};
+
+/// Below this many series a query stays on one thread: spawning costs more.
+const PARALLEL_MIN_SERIES: usize = 2_000;
+
+/// Where a worker puts each series' output points, in input order. Each
+/// worker owns one sink; the second worker's sink is merged into the first's.
+pub(crate) trait SeriesSink: Send {
+    /// Takes one series' output (non-empty, time-ordered).
+    fn accept(&mut self, labels: &Labels, points: Vec<FPoint>);
+    /// Appends the output of a later worker (whose series come after ours).
+    fn merge(&mut self, later: Self);
+}
+
+/// A sink that keeps every output series (the plain range-function result).
+pub(crate) struct Collect {
+    /// Output series in input order.
+    pub series: Vec<StepSeries>,
+    /// Whether outputs keep `__name__` (else it is dropped at the end).
+    pub keeps_name: bool,
+}
+
+impl SeriesSink for Collect {
+    fn accept(&mut self, labels: &Labels, points: Vec<FPoint>) {
+        self.series.push(StepSeries {
+            metric: labels.clone(),
+            drop_name: !self.keeps_name,
+            points,
+        });
+    }
+
+    fn merge(&mut self, later: Self) {
+        self.series.extend(later.series);
+    }
+}
+
+/// Counters of one run over storage series.
+#[derive(Default)]
+pub(crate) struct RunStats {
+    /// Samples read from storage.
+    pub samples_loaded: u64,
+    /// Per step, how many samples all windows of that step held together (what
+    /// Prometheus would hold in memory for the step; checked against the limit).
+    pub window_samples: Vec<usize>,
+    /// Metric names of series with output that do not look like counters (for
+    /// the "might not be a counter" info), when the function expects counters.
+    pub non_counters: Vec<String>,
+}
+
+impl RunStats {
+    /// The largest number of samples any one step's windows held.
+    pub fn peak_window_samples(&self) -> usize {
+        self.window_samples.iter().copied().max().unwrap_or(0)
+    }
+
+    fn merge(&mut self, later: RunStats) {
+        self.samples_loaded += later.samples_loaded;
+        for (x, y) in self.window_samples.iter_mut().zip(later.window_samples) {
+            *x += y;
+        }
+        for n in later.non_counters {
+            if !self.non_counters.contains(&n) {
+                self.non_counters.push(n);
+            }
+        }
+    }
+}
+
+/// Metric-name suffixes that mark a counter (or a counter-like histogram part).
+const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
+
+/// Whether a metric name looks like a counter's.
+pub(crate) fn is_counter_name(name: &str) -> bool {
+    COUNTER_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+impl RangeApply<'_> {
+    /// Reads and applies the function to `series` in order, on this thread.
+    fn run_chunk<S: SeriesSink>(
+        &self,
+        series: &[Box<dyn StorageSeries + '_>],
+        interrupt: Interrupt<'_>,
+        max_samples: usize,
+        sink: &mut S,
+    ) -> Result<RunStats, QueryError> {
+        let mut stats = RunStats {
+            window_samples: vec![0; self.grid.len()],
+            ..RunStats::default()
+        };
+        let mut buf = Vec::new();
+        let mut scratch = Vec::new();
+        for s in series {
+            interrupt.check()?;
+            stats.samples_loaded += read_range_samples(s.as_ref(), &mut buf, max_samples)?;
+            let points = self.apply(&buf, &mut scratch, &mut stats.window_samples)?;
+            if points.is_empty() {
+                continue;
+            }
+            if self.expects_counter {
+                let name = s.labels().metric_name().unwrap_or("");
+                if !name.is_empty()
+                    && !is_counter_name(name)
+                    && !stats.non_counters.iter().any(|n| n == name)
+                {
+                    stats.non_counters.push(name.to_string());
+                }
+            }
+            sink.accept(s.labels(), points);
+        }
+        Ok(stats)
+    }
+
+    /// Runs over selected storage series, on two threads when there are many;
+    /// `make_sink` gives each worker its sink.
+    pub fn run_selected<S: SeriesSink>(
+        &self,
+        series: Vec<Box<dyn StorageSeries + '_>>,
+        interrupt: Interrupt<'_>,
+        max_samples: usize,
+        make_sink: &(dyn Fn() -> S + Sync),
+    ) -> Result<(S, RunStats), QueryError> {
+        let work = |chunk: &[Box<dyn StorageSeries + '_>]| {
+            let mut sink = make_sink();
+            self.run_chunk(chunk, interrupt, max_samples, &mut sink)
+                .map(|stats| (sink, stats))
+        };
+        let ((mut sink, mut stats), second) = in_two_halves(series, &work)?;
+        if let Some((second_sink, second_stats)) = second {
+            sink.merge(second_sink);
+            stats.merge(second_stats);
+        }
+        Ok((sink, stats))
+    }
+}
+
+/// Work done on one contiguous chunk of selected series.
+pub(crate) type ChunkWork<'w, 's, T> =
+    dyn Fn(&[Box<dyn StorageSeries + 's>]) -> Result<T, QueryError> + Sync + 'w;
+
+/// Runs `work` over `series`, split into two halves on two threads when there
+/// are many series (the second half's result comes second), else on this
+/// thread alone.
+pub(crate) fn in_two_halves<'s, T: Send>(
+    series: Vec<Box<dyn StorageSeries + 's>>,
+    work: &ChunkWork<'_, 's, T>,
+) -> Result<(T, Option<T>), QueryError> {
+    if series.len() < PARALLEL_MIN_SERIES {
+        return Ok((work(&series)?, None));
+    }
+    let mut first = series;
+    let second = first.split_off(first.len() / 2);
+    let (a, b) = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || work(&second));
+        let a = work(&first);
+        let b = worker
+            .join()
+            .unwrap_or_else(|_| Err(QueryError::execution("query worker panicked")));
+        (a, b)
+    });
+    Ok((a?, Some(b?)))
+}
