@@ -1,0 +1,170 @@
+//! PromQL over the real storage: the workload of the engine's own bench
+//! (`promql/benches/engine.rs`, which reads an in-memory `MemStorage`), here
+//! ingested into a tsdb in a temp dir and read through the server's adapter
+//! (`promlite::storage::TsdbStorage`), so the figures include postings,
+//! chunk snapshots and chunk decoding.
+//!
+//! Data: 10,000 counters `m{x="0".."9", i}`, 10,000 gauges `g{i}` and 1,000
+//! classic histograms `h_bucket{i, le}` of 10 buckets, a sample every 60 s for
+//! 4 hours, appended one timestamp at a time as scrapes would. Then one
+//! maintenance pass does what the server does after 4 hours: the oldest 2-hour
+//! range becomes a block (in the default, cold, encoding) and the last 2 hours
+//! stay in the head. Queries are 4-hour ranges at a 60 s step, so each one
+//! reads both the block and the head.
+//!
+//! Besides the three engine queries, `storage_read/<metric>` measures the
+//! storage alone: `select` plus `read_floats` of every series of one metric,
+//! which is the part of a query below the engine.
+//!
+//! Run: `cargo bench -p promlite --bench query` (a name filter after `--`
+//! picks cases, e.g. `-- max_over_time`).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use promlite::storage::TsdbStorage;
+use promlite_promql::{Engine, EngineOptions, FPoint, MatchOp, Matcher, Storage, Value};
+use promlite_tsdb::{Db, Labels, Options};
+
+const SERIES: usize = 10_000;
+const HOURS: i64 = 4;
+const INTERVAL_MS: i64 = 60_000;
+const BUCKETS: [&str; 10] = [
+    "0.005", "0.01", "0.05", "0.1", "0.5", "1", "5", "10", "50", "+Inf",
+];
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// One series index's three series and the state of their values.
+struct Source {
+    m: Labels,
+    g: Labels,
+    h: Labels,
+    bucket_share: f64,
+    counter: f64,
+    bucket: f64,
+    rng: Rng,
+}
+
+fn sources() -> Vec<Source> {
+    (0..SERIES)
+        .map(|i| {
+            let labels = |pairs: &[(&str, String)]| {
+                Labels::from_pairs(pairs.iter().map(|(n, v)| (*n, v.as_str()))).expect("labels")
+            };
+            Source {
+                m: labels(&[
+                    ("__name__", "m".into()),
+                    ("x", (i % 10).to_string()),
+                    ("i", i.to_string()),
+                ]),
+                g: labels(&[("__name__", "g".into()), ("i", i.to_string())]),
+                h: labels(&[
+                    ("__name__", "h_bucket".into()),
+                    ("i", (i / BUCKETS.len()).to_string()),
+                    ("le", BUCKETS[i % BUCKETS.len()].to_string()),
+                ]),
+                bucket_share: (i % BUCKETS.len() + 1) as f64,
+                counter: 0.0,
+                bucket: 0.0,
+                rng: Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491)),
+            }
+        })
+        .collect()
+}
+
+/// Ingests the workload scrape by scrape, then cuts the head as the server's
+/// maintenance would after 4 hours: `[0, 2h)` becomes a block.
+fn build_db(dir: &std::path::Path) -> Db {
+    let db = Db::open(dir, Options::default()).expect("open");
+    let mut sources = sources();
+    for k in 0..HOURS * 3_600_000 / INTERVAL_MS {
+        let t = k * INTERVAL_MS;
+        let mut app = db.appender();
+        for s in &mut sources {
+            s.counter += s.rng.next() * 10.0;
+            s.bucket += s.bucket_share;
+            let gauge = s.rng.next() * 100.0;
+            app.append(&s.m, t, s.counter).expect("append");
+            app.append(&s.g, t, gauge).expect("append");
+            app.append(&s.h, t, s.bucket).expect("append");
+        }
+        app.commit().expect("commit");
+    }
+    let report = db.compact().expect("compact");
+    assert_eq!(report.head_blocks, 1, "4h of head: [0, 2h) becomes a block");
+    db
+}
+
+/// `select` and `read_floats` of every series of `metric` over the query's
+/// data range; returns the number of samples read.
+fn read_all(
+    storage: &TsdbStorage,
+    metric: &str,
+    mint: i64,
+    maxt: i64,
+    buf: &mut Vec<FPoint>,
+) -> usize {
+    let matchers = [Matcher::new(MatchOp::Equal, "__name__", metric).expect("matcher")];
+    let series = storage.select(&matchers, mint, maxt).expect("select");
+    let mut n = 0;
+    for s in &series {
+        buf.clear();
+        s.read_floats(buf).expect("read");
+        n += buf.len();
+    }
+    n
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = std::time::Instant::now();
+    let db = build_db(dir.path());
+    eprintln!("built the database in {:?}", started.elapsed());
+    let storage = TsdbStorage::new(db);
+    let engine = Engine::new(EngineOptions::default());
+    let end = HOURS * 3_600_000;
+
+    let mut group = c.benchmark_group("query_tsdb_10k_series_4h_step_60s");
+    group.sample_size(10);
+    for (name, query) in [
+        ("sum_by_rate", "sum by (x) (rate(m[5m]))"),
+        (
+            "histogram_quantile",
+            "histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m])))",
+        ),
+        ("max_over_time", "max_over_time(g[1h])"),
+    ] {
+        // Check once that the query returns data, so the bench measures real work.
+        match engine.range_query(&storage, query, 0, end, 60_000) {
+            Ok(r) => assert!(
+                matches!(r.value, Value::Matrix(ref m) if !m.is_empty()),
+                "{query}"
+            ),
+            Err(e) => panic!("{query}: {e}"),
+        }
+        group.bench_function(name, |b| {
+            b.iter(|| engine.range_query(&storage, query, 0, end, 60_000));
+        });
+    }
+    let mut buf = Vec::new();
+    for metric in ["m", "g"] {
+        let n = read_all(&storage, metric, -300_000, end, &mut buf);
+        assert_eq!(n, SERIES * (end / INTERVAL_MS) as usize, "{metric}");
+        group.bench_function(format!("storage_read/{metric}"), |b| {
+            b.iter(|| read_all(&storage, metric, -300_000, end, &mut buf));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
