@@ -1,7 +1,14 @@
-//! `max_over_time`/`min_over_time` over a sliding window: a monotonic queue
-//! of window candidates, so a long range costs O(samples + steps) instead of
-//! O(samples × steps). The result is the generic kernel's (NaN only if every
-//! sample in the window is NaN).
+//! `max_over_time`/`min_over_time` over a sliding window in O(samples +
+//! steps) instead of O(samples × steps), with the generic kernel's result:
+//! the first sample holding the extreme (so `0` and `-0` keep their order),
+//! NaN only if every sample in the window is NaN.
+//!
+//! The window is split at a moving boundary `mid` (a two-stack queue): the
+//! older part `[lo, mid)` keeps, for every start index, the extreme of the
+//! samples from there up to `mid` (rebuilt backwards, once per sample, when
+//! `lo` passes `mid`); the newer part `[mid, hi)` keeps one running extreme.
+//! A step then costs one combination of the two, without branches on the
+//! data, and the only buffer is the caller's scratch reused across series.
 
 use super::range_fn::{output_capacity, RangeApply};
 use crate::value::FPoint;
@@ -15,58 +22,87 @@ pub(crate) enum Extreme {
     Min,
 }
 
+/// The fold step of Prometheus's `compareOverTime`: the result of the samples
+/// `earlier` (first) and `later`, each the extreme of a run of samples (NaN for
+/// an empty or all-NaN run). A later sample takes over only when strictly
+/// better, or when everything before it was NaN. The step is associative, with
+/// NaN as identity, so runs can be combined in any grouping.
+#[inline(always)]
+fn pick(earlier: f64, later: f64, replaces: impl Fn(f64, f64) -> bool) -> f64 {
+    if earlier.is_nan() || replaces(later, earlier) {
+        later
+    } else {
+        earlier
+    }
+}
+
 impl RangeApply<'_> {
-    /// Max or min per window with a monotonic queue of candidate indices.
+    /// Max or min per window; `scratch` is reused across calls.
     pub(super) fn sliding_extreme(
         &self,
         points: &[FPoint],
         e: Extreme,
+        scratch: &mut Vec<f64>,
         window_samples: &mut [usize],
     ) -> Vec<FPoint> {
-        let better = |a: f64, b: f64| match e {
-            Extreme::Max => a >= b,
-            Extreme::Min => a <= b,
-        };
+        match e {
+            Extreme::Max => self.sliding(points, |a, b| a > b, scratch, window_samples),
+            Extreme::Min => self.sliding(points, |a, b| a < b, scratch, window_samples),
+        }
+    }
+
+    /// The two-stack sliding window for one comparison (monomorphised, so the
+    /// comparison inlines into the loops).
+    fn sliding(
+        &self,
+        points: &[FPoint],
+        replaces: impl Fn(f64, f64) -> bool + Copy,
+        scratch: &mut Vec<f64>,
+        window_samples: &mut [usize],
+    ) -> Vec<FPoint> {
         let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
-        // A monotonic queue of candidate indices: `queue[head..]`, values
-        // non-increasing (max) or non-decreasing (min) from front to back.
-        let mut queue: Vec<usize> = Vec::with_capacity(points.len());
-        let mut head = 0usize;
-        let (mut lo, mut hi) = (0usize, 0usize);
+        // `suffix[j]` is the extreme of `points[j..mid]` for `lo <= j < mid`;
+        // entries outside that range are stale and never read.
+        if scratch.len() < points.len() {
+            scratch.resize(points.len(), f64::NAN);
+        }
+        let suffix = scratch.as_mut_slice();
+        let (mut lo, mut mid, mut hi) = (0usize, 0usize, 0usize);
+        // The extreme of `points[mid..hi]`.
+        let mut newer = f64::NAN;
         for (i, t) in self.grid.times().enumerate() {
             let end = self.win.end(t);
             let start = end.saturating_sub(self.win.range);
             while let Some(p) = points.get(hi).filter(|p| p.t <= end) {
-                if !p.f.is_nan() {
-                    while queue.len() > head
-                        && queue
-                            .last()
-                            .and_then(|&b| points.get(b))
-                            .is_some_and(|b| better(p.f, b.f))
-                    {
-                        queue.pop();
-                    }
-                    queue.push(hi);
-                }
+                newer = pick(newer, p.f, replaces);
                 hi += 1;
             }
             while lo < hi && points.get(lo).is_some_and(|p| p.t <= start) {
                 lo += 1;
             }
-            while queue.get(head).is_some_and(|&f| f < lo) {
-                head += 1;
-            }
             if lo >= hi {
                 continue;
+            }
+            if lo >= mid {
+                // The older part ran out: it becomes the whole window.
+                let mut acc = f64::NAN;
+                if let (Some(ps), Some(ss)) = (points.get(lo..hi), suffix.get_mut(lo..hi)) {
+                    for (p, s) in ps.iter().zip(ss).rev() {
+                        acc = pick(p.f, acc, replaces);
+                        *s = acc;
+                    }
+                }
+                mid = hi;
+                newer = f64::NAN;
             }
             if let Some(n) = window_samples.get_mut(i) {
                 *n += hi - lo;
             }
-            let f = queue
-                .get(head)
-                .and_then(|&i| points.get(i))
-                .map_or(f64::NAN, |p| p.f);
-            out.push(FPoint { t, f });
+            let older = suffix.get(lo).copied().unwrap_or(f64::NAN);
+            out.push(FPoint {
+                t,
+                f: pick(older, newer, replaces),
+            });
         }
         out
     }
@@ -93,10 +129,12 @@ mod tests {
             let pts: Vec<FPoint> = (0..200)
                 .map(|_| {
                     t += 1 + (next() % 20) as i64;
-                    let f = if next() % 10 == 0 {
-                        f64::NAN
-                    } else {
-                        (next() % 100) as f64
+                    let f = match next() % 10 {
+                        0 => f64::NAN,
+                        // Signed zeros tell apart which of two equal samples wins.
+                        1 => -0.0,
+                        2 => 0.0,
+                        _ => (next() % 100) as f64 - 50.0,
                     };
                     FPoint { t, f }
                 })
@@ -135,6 +173,19 @@ mod tests {
         assert_sliding_extreme_matches_kernel(&pts, grid, win);
     }
 
+    #[test]
+    fn sliding_extreme_keeps_the_first_of_equal_samples() {
+        let pts: Vec<FPoint> = [0.0, -0.0, f64::NAN, 0.0, -0.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| FPoint {
+                t: i as i64 * 10,
+                f,
+            })
+            .collect();
+        assert_sliding_extreme_matches_kernel(&pts, Grid::new(0, 60, 5), plain_window(25));
+    }
+
     /// Runs `max_over_time` and `min_over_time` once through the generic kernel
     /// and once through the sliding-extreme fast path, and asserts that both
     /// give the same points and window sizes.
@@ -163,7 +214,8 @@ mod tests {
             assert_eq!(a.len(), b.len(), "{name}");
             for (x, y) in a.iter().zip(&b) {
                 assert!(
-                    x.t == y.t && (x.f == y.f || (x.f.is_nan() && y.f.is_nan())),
+                    x.t == y.t
+                        && (x.f.to_bits() == y.f.to_bits() || (x.f.is_nan() && y.f.is_nan())),
                     "{name}: {x:?} vs {y:?}"
                 );
             }

@@ -82,7 +82,7 @@ impl RangeApply<'_> {
         window_samples: &mut [usize],
     ) -> Result<Vec<FPoint>, QueryError> {
         if let Some(e) = self.extreme {
-            return Ok(self.sliding_extreme(points, e, window_samples));
+            return Ok(self.sliding_extreme(points, e, scratch, window_samples));
         }
         let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
         let mut slider = Slider::default();
