@@ -4,7 +4,8 @@
 //! The engine asks for the series matching a list of [`Matcher`]s whose samples
 //! fall in an inclusive time range `[mint_ms, maxt_ms]`, and reads each selected
 //! series' samples into a buffer it owns, one series at a time: memory grows
-//! with one series, not with the data selected. Implementations must return
+//! with one series, not with the data selected. Storage that already holds
+//! samples decoded in memory (like [`MemStorage`]) lends them instead. Implementations must return
 //! series sorted by labels, with samples in increasing timestamp order and
 //! stale markers (see [`crate::STALE_NAN_BITS`]) passed through bit-exact.
 //! This module never evaluates PromQL.
@@ -141,6 +142,13 @@ pub trait StorageSeries: Send {
     /// given to [`Storage::select`]) to `out`, in increasing timestamp order.
     /// `out` is owned by the caller and reused across series.
     fn read_floats(&self, out: &mut Vec<FPoint>) -> Result<(), StorageError>;
+
+    /// The samples [`StorageSeries::read_floats`] would append, lent without
+    /// copying, for implementations that already hold them decoded in memory.
+    /// The default, `None`, makes the engine read them into its own buffer.
+    fn floats_slice(&self) -> Option<&[FPoint]> {
+        None
+    }
 }
 
 /// What the engine queries. Implementations are shared across threads.
@@ -219,6 +227,25 @@ impl StorageSeries for MemSeries<'_> {
         out.extend_from_slice(self.points);
         Ok(())
     }
+
+    fn floats_slice(&self) -> Option<&[FPoint]> {
+        Some(self.points)
+    }
+}
+
+/// The samples of `pts` (sorted by time) with `mint <= t <= maxt`. Most
+/// series lie wholly inside the queried range, and checking the two ends
+/// costs two independent loads where a binary search costs a chain of
+/// dependent cache misses (the series' samples are not in cache yet).
+fn clip(pts: &[FPoint], mint: i64, maxt: i64) -> &[FPoint] {
+    match (pts.first(), pts.last()) {
+        (Some(first), Some(last)) if first.t >= mint && last.t <= maxt => pts,
+        _ => {
+            let lo = pts.partition_point(|p| p.t < mint);
+            let hi = pts.partition_point(|p| p.t <= maxt);
+            pts.get(lo..hi).unwrap_or(&[])
+        }
+    }
 }
 
 impl Storage for MemStorage {
@@ -230,31 +257,42 @@ impl Storage for MemStorage {
     ) -> Result<Vec<Box<dyn StorageSeries + '_>>, StorageError> {
         let mut out: Vec<Box<dyn StorageSeries + '_>> = Vec::new();
         // Common case first: `name{...}`. Series of one metric are contiguous in
-        // the map (`__name__` sorts first), so only that run is scanned.
+        // the map (`__name__` sorts first), so only that run is scanned, and
+        // the name matcher is not checked again per series.
         let name = matchers
             .iter()
-            .find(|m| m.op == MatchOp::Equal && m.name == METRIC_NAME && !m.value.is_empty());
-        let candidates: Box<dyn Iterator<Item = (&Labels, &Vec<FPoint>)>> = match name {
-            Some(m) if !self.names_before_metric => {
-                let value = m.value.as_str();
-                Box::new(
-                    self.series
-                        .range(Labels::from_pairs([(METRIC_NAME, value)])..)
-                        .take_while(move |(l, _)| l.metric_name() == Some(value)),
-                )
-            }
-            _ => Box::new(self.series.iter()),
-        };
+            .position(|m| m.op == MatchOp::Equal && m.name == METRIC_NAME && !m.value.is_empty())
+            .filter(|_| !self.names_before_metric);
+        let candidates: Box<dyn Iterator<Item = (&Labels, &Vec<FPoint>)>> =
+            match name.and_then(|i| matchers.get(i)) {
+                Some(m) => {
+                    let value = m.value.as_str();
+                    Box::new(
+                        self.series
+                            .range(Labels::from_pairs([(METRIC_NAME, value)])..)
+                            .take_while(move |(l, _)| {
+                                // `__name__` is the first label when present.
+                                l.as_slice().first().is_some_and(|first| {
+                                    &*first.name == METRIC_NAME && &*first.value == value
+                                })
+                            }),
+                    )
+                }
+                None => Box::new(self.series.iter()),
+            };
+        let rest: Vec<&Matcher> = matchers
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| Some(i) != name)
+            .map(|(_, m)| m)
+            .collect();
         for (labels, pts) in candidates {
-            if !matchers.iter().all(|m| m.matches_labels(labels)) {
+            if !rest.iter().all(|m| m.matches_labels(labels)) {
                 continue;
             }
-            let lo = pts.partition_point(|p| p.t < mint_ms);
-            let hi = pts.partition_point(|p| p.t <= maxt_ms);
-            if let Some(points) = pts.get(lo..hi) {
-                if !points.is_empty() {
-                    out.push(Box::new(MemSeries { labels, points }));
-                }
+            let points = clip(pts, mint_ms, maxt_ms);
+            if !points.is_empty() {
+                out.push(Box::new(MemSeries { labels, points }));
             }
         }
         Ok(out)
@@ -294,5 +332,8 @@ mod tests {
             buf,
             vec![FPoint { t: 20, f: 20.0 }, FPoint { t: 30, f: 30.0 }]
         );
+        assert_eq!(sel[1].floats_slice(), Some(&buf[..]));
+        let whole = s.select(&m, 0, 100).unwrap();
+        assert_eq!(whole[0].floats_slice().map(<[_]>::len), Some(3));
     }
 }

@@ -1,10 +1,11 @@
 //! Running a range function over many selected series: one storage read
-//! per series into a reused buffer, the output handed to a [`SeriesSink`],
+//! per series into a reused buffer (or lent by in-memory storage), the
+//! output handed to a [`SeriesSink`],
 //! and inputs with many series split over two threads (series are
 //! independent; the output keeps storage order).
 
 use super::range_fn::RangeApply;
-use super::selectors::read_range_samples;
+use super::selectors::range_samples;
 use super::{Interrupt, StepSeries};
 use crate::error::QueryError;
 use crate::storage::StorageSeries;
@@ -101,8 +102,9 @@ impl RangeApply<'_> {
         let mut scratch = Vec::new();
         for s in series {
             interrupt.check()?;
-            stats.samples_loaded += read_range_samples(s.as_ref(), &mut buf, max_samples)?;
-            let points = self.apply(&buf, &mut scratch, &mut stats.window_samples)?;
+            let (samples, read) = range_samples(s.as_ref(), &mut buf, max_samples)?;
+            stats.samples_loaded += read;
+            let points = self.apply(samples, &mut scratch, &mut stats.window_samples)?;
             if points.is_empty() {
                 continue;
             }

@@ -4,8 +4,9 @@
 //! lookback window `(ref - lookback, ref]` where `ref = (@ or step) - offset`;
 //! a staleness marker as that newest sample means "no value". A range window
 //! is left-open too, `(ref - range, ref]`, and never contains stale markers.
-//! Each series is read once for all steps into a reused buffer, and windows
-//! slide over it with two cursors, so work is linear in samples plus steps.
+//! Each series is read once for all steps into a reused buffer (or lent by
+//! in-memory storage), and windows slide over it with two cursors, so work is
+//! linear in samples plus steps.
 
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
@@ -136,23 +137,49 @@ pub(crate) type MatrixVisitor<'f> =
 pub(crate) type RangeVisitor<'f> =
     dyn FnMut(&Labels, bool, &[FPoint], &Windows) -> Result<(), QueryError> + 'f;
 
-/// Reads one series' samples into `buf` (cleared first) and drops stale
-/// markers, which never belong to a range; returns how many samples were read.
-pub(crate) fn read_range_samples(
-    s: &dyn StorageSeries,
-    buf: &mut Vec<FPoint>,
+/// One series' samples for range windows, stale markers dropped (they never
+/// belong to a range), with how many samples storage gave. The samples are
+/// lent by storage when it holds them in memory without stale markers (the
+/// common case: no copy), else collected into `buf`.
+pub(crate) fn range_samples<'b>(
+    s: &'b dyn StorageSeries,
+    buf: &'b mut Vec<FPoint>,
     max_samples: usize,
-) -> Result<u64, QueryError> {
+) -> Result<(&'b [FPoint], u64), QueryError> {
     buf.clear();
-    s.read_floats(buf)?;
-    let read = buf.len() as u64;
-    buf.retain(|p| !is_stale_nan(p.f));
-    if buf.len() > max_samples {
+    let (points, read): (&[FPoint], usize) = match s.floats_slice() {
+        Some(lent) if !lent.iter().any(|p| is_stale_nan(p.f)) => (lent, lent.len()),
+        Some(lent) => {
+            buf.extend(lent.iter().filter(|p| !is_stale_nan(p.f)));
+            (buf, lent.len())
+        }
+        None => {
+            s.read_floats(buf)?;
+            let read = buf.len();
+            buf.retain(|p| !is_stale_nan(p.f));
+            (buf, read)
+        }
+    };
+    if points.len() > max_samples {
         return Err(QueryError::TooManySamples {
             stage: "query execution",
         });
     }
-    Ok(read)
+    Ok((points, read as u64))
+}
+
+/// One series' samples as storage gives them (stale markers included), lent
+/// when storage holds them in memory, else read into `buf`.
+fn all_samples<'b>(
+    s: &'b dyn StorageSeries,
+    buf: &'b mut Vec<FPoint>,
+) -> Result<&'b [FPoint], QueryError> {
+    if let Some(lent) = s.floats_slice() {
+        return Ok(lent);
+    }
+    buf.clear();
+    s.read_floats(buf)?;
+    Ok(buf)
 }
 
 /// Converts a selector's name and matchers into storage matchers, taking out
@@ -337,10 +364,9 @@ impl<'a> Evaluator<'a> {
             let mut buf = Vec::new();
             for s in chunk {
                 interrupt.check()?;
-                buf.clear();
-                s.read_floats(&mut buf)?;
-                loaded += buf.len() as u64;
-                let points = instant_points(&buf, grid, &win, what);
+                let samples = all_samples(s.as_ref(), &mut buf)?;
+                loaded += samples.len() as u64;
+                let points = instant_points(samples, grid, &win, what);
                 if !points.is_empty() {
                     sink.accept(s.labels(), points);
                 }
@@ -388,9 +414,9 @@ impl<'a> Evaluator<'a> {
         let mut buf = std::mem::take(&mut self.buf);
         for s in &selected {
             self.check_interrupt()?;
-            self.stats.samples_loaded +=
-                read_range_samples(s.as_ref(), &mut buf, self.opts.max_samples)?;
-            f(s.labels(), &buf, &win)?;
+            let (points, read) = range_samples(s.as_ref(), &mut buf, self.opts.max_samples)?;
+            self.stats.samples_loaded += read;
+            f(s.labels(), points, &win)?;
         }
         self.buf = buf;
         Ok(())
@@ -426,6 +452,29 @@ impl<'a> Evaluator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::{MemStorage, Storage};
+    use crate::value::STALE_NAN_BITS;
+
+    #[test]
+    fn range_samples_lend_or_drop_stale_markers() {
+        let mut s = MemStorage::new();
+        let plain = Labels::from_pairs([("__name__", "a")]);
+        let stale = Labels::from_pairs([("__name__", "b")]);
+        for t in 1..=3 {
+            s.add(plain.clone(), t, t as f64);
+            s.add(stale.clone(), t, t as f64);
+        }
+        s.add(stale.clone(), 4, f64::from_bits(STALE_NAN_BITS));
+        let mut buf = vec![FPoint { t: 0, f: 0.0 }];
+        for (name, want_read) in [("a", 3), ("b", 4)] {
+            let m = [Matcher::new(MatchOp::Equal, METRIC_NAME, name).unwrap()];
+            let sel = s.select(&m, 0, 10).unwrap();
+            let (points, read) = range_samples(sel[0].as_ref(), &mut buf, 100).unwrap();
+            assert_eq!(read, want_read, "{name}");
+            assert_eq!(points.iter().map(|p| p.t).collect::<Vec<_>>(), [1, 2, 3]);
+            assert!(range_samples(sel[0].as_ref(), &mut buf, 2).is_err());
+        }
+    }
 
     #[test]
     fn slider_is_left_open_right_closed() {
