@@ -1,8 +1,9 @@
 //! The querier: reads series for a time range, merging every place samples live.
 //!
-//! Read path, one step per function: matchers → postings (`select`, through the
-//! index module's `postings_for_matchers`) → series (`collect_head`, a snapshot
-//! of each series' chunks taken under its lock) → iterators ([`SeriesIter`]).
+//! Read path, one step per function: matchers → postings (`select`, in
+//! `select.rs`, through the index module's `postings_for_matchers`) → series
+//! (`head_source`, a snapshot of each series' chunks taken under its lock;
+//! blocks, sorted the same way; one merge) → iterators ([`SeriesIter`]).
 //! A snapshot shares full chunks (`Arc`) and copies only the small open chunk,
 //! so a query never holds a head lock while it iterates and never sees a
 //! half-applied commit of a single series. Series come back sorted by labels.
@@ -21,6 +22,7 @@
 //! chunks ([`Series::chunks`]), the only float encoding Prometheus reads.
 
 mod lookup;
+mod select;
 
 use std::sync::Arc;
 
@@ -28,10 +30,8 @@ use parking_lot::RwLock;
 
 use crate::block::{self, Block, BlockChunk};
 use crate::chunkenc::{cold_decode, ChunkError, CodecError, Encoding, XorChunk, XorIterator};
-use crate::error::Error;
 use crate::head::{ChunkSnap, Head, SnapBytes};
 use crate::labels::{Labels, Symbol};
-use crate::matcher::Matcher;
 
 pub use lookup::Limited;
 
@@ -91,67 +91,6 @@ impl Querier {
     pub fn maxt(&self) -> i64 {
         self.maxt
     }
-
-    /// The series matching all of `matchers` that have samples in the range,
-    /// sorted by labels. An empty matcher list selects every series.
-    pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, Error> {
-        let refs = if self.head_overlaps() {
-            self.head.postings_for(matchers)?
-        } else {
-            roaring::RoaringBitmap::new()
-        };
-        // Head before blocks: see the type's docs.
-        let mut found = self.collect_head(refs.iter());
-        for b in &self.blocks() {
-            let selected = b
-                .select(matchers, self.mint, self.maxt)
-                .map_err(|e| Error::Block {
-                    path: b.dir(),
-                    source: Box::new(e),
-                })?;
-            found.extend(
-                selected
-                    .into_iter()
-                    .map(|s| (s.labels, s.chunks.into_iter().map(block_snap).collect())),
-            );
-        }
-        // Stable: for equal labels the head's chunks come first, then blocks in time order.
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<Series> = Vec::with_capacity(found.len());
-        let mut pending: Option<(Labels, Vec<ChunkSnap>)> = None;
-        for (labels, chunks) in found {
-            match &mut pending {
-                Some((l, c)) if *l == labels => c.extend(chunks),
-                _ => {
-                    if let Some((l, c)) = pending.replace((labels, chunks)) {
-                        out.push(Series::new(l, c, self.mint, self.maxt));
-                    }
-                }
-            }
-        }
-        if let Some((l, c)) = pending {
-            out.push(Series::new(l, c, self.mint, self.maxt));
-        }
-        Ok(out)
-    }
-
-    /// Head series among `refs` with chunks in the range.
-    fn collect_head(&self, refs: impl Iterator<Item = u32>) -> Vec<(Labels, Vec<ChunkSnap>)> {
-        let mut out = Vec::new();
-        for r in refs {
-            let mut chunks = Vec::new();
-            let Some(labels) = self
-                .head
-                .series_chunks(r, self.mint, self.maxt, &mut chunks)
-            else {
-                continue;
-            };
-            if !chunks.is_empty() {
-                out.push((labels, chunks));
-            }
-        }
-        out
-    }
 }
 
 fn sorted_unique(mut v: Vec<Symbol>) -> Vec<Symbol> {
@@ -181,11 +120,26 @@ fn block_snap(c: BlockChunk) -> ChunkSnap {
 pub struct Series {
     labels: Labels,
     /// Sorted by min time.
-    chunks: Vec<ChunkSnap>,
+    chunks: SeriesChunks,
     mint: i64,
     maxt: i64,
     /// True if some chunks overlap: iteration must merge.
     overlapping: bool,
+}
+
+/// A series' chunks: a range of the chunk list shared by all series of one
+/// `select` (one allocation per query, not per series). A series kept alive
+/// keeps that whole list, which holds only chunk handles, not samples.
+#[derive(Debug, Clone)]
+struct SeriesChunks {
+    all: Arc<Vec<ChunkSnap>>,
+    range: std::ops::Range<usize>,
+}
+
+impl SeriesChunks {
+    fn as_slice(&self) -> &[ChunkSnap] {
+        self.all.get(self.range.clone()).unwrap_or_default()
+    }
 }
 
 /// One encoded chunk of a series, as Prometheus's remote-read
@@ -202,20 +156,6 @@ pub struct RawChunk {
 }
 
 impl Series {
-    pub(crate) fn new(labels: Labels, mut chunks: Vec<ChunkSnap>, mint: i64, maxt: i64) -> Self {
-        chunks.sort_by_key(|c| c.min_t);
-        let overlapping = chunks
-            .windows(2)
-            .any(|w| matches!(w, [a, b] if b.min_t <= a.max_t));
-        Series {
-            labels,
-            chunks,
-            mint,
-            maxt,
-            overlapping,
-        }
-    }
-
     /// The series' labels.
     pub fn labels(&self) -> &Labels {
         &self.labels
@@ -225,7 +165,7 @@ impl Series {
     /// timestamp, each timestamp once.
     pub fn iter(&self) -> SeriesIter<'_> {
         let mode = if self.overlapping {
-            let (samples, err) = merge(&self.chunks, self.mint, self.maxt);
+            let (samples, err) = merge(self.chunks.as_slice(), self.mint, self.maxt);
             Mode::Merged {
                 samples,
                 pos: 0,
@@ -233,7 +173,7 @@ impl Series {
             }
         } else {
             Mode::Chunks {
-                chunks: &self.chunks,
+                chunks: self.chunks.as_slice(),
                 next: 0,
                 cursor: Cursor::Idle,
                 ts: Vec::new(),
@@ -257,7 +197,7 @@ impl Series {
     pub fn chunks(&self) -> Vec<RawChunk> {
         let mut out = Vec::new();
         if self.overlapping {
-            let (samples, err) = merge(&self.chunks, self.mint, self.maxt);
+            let (samples, err) = merge(self.chunks.as_slice(), self.mint, self.maxt);
             if let Some(e) = err {
                 tracing::error!(series = %self.labels, error = %e, "corrupt chunk in remote-read");
             }
@@ -266,7 +206,7 @@ impl Series {
         }
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         let mut samples = Vec::new();
-        for c in &self.chunks {
+        for c in self.chunks.as_slice() {
             if chunk_encoding(c) == Encoding::Xor {
                 out.push(RawChunk {
                     min_time_ms: c.min_t,
