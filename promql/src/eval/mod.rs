@@ -22,6 +22,7 @@ mod info;
 mod range_extreme;
 mod range_fn;
 mod range_run;
+mod rate_batch;
 mod selectors;
 mod subquery;
 

@@ -2,15 +2,14 @@
 //! to one series' samples across all steps.
 //!
 //! The step windows `(end - range, end]` slide over the samples with two
-//! cursors and the kernel sees one window at a time. Plain `rate`/`increase`
-//! count each series' counter resets once into a prefix sum; a window that
-//! holds none skips the kernel's per-window reset scan and gets the same bits
-//! (the scan would add `-0.0`), while windows with resets still run the
-//! kernel's exact in-order sum. `max_over_time`/`min_over_time` take the
-//! sliding-queue path of [`super::range_extreme`]; running over many series
-//! (threads, sinks, limits) is [`super::range_run`].
+//! cursors and the kernel sees one window at a time. Plain `rate`,
+//! `increase` and `delta` instead run batched over all windows of the series
+//! ([`super::rate_batch`], same bits); `max_over_time`/`min_over_time` take
+//! the sliding-queue path of [`super::range_extreme`]; running over many
+//! series (threads, sinks, limits) is [`super::range_run`].
 
 use super::range_extreme::Extreme;
+use super::rate_batch::extrapolated_series;
 use super::selectors::{Slider, Windows};
 use super::Grid;
 use crate::error::QueryError;
@@ -26,35 +25,6 @@ pub(crate) fn output_capacity(grid: Grid, samples: usize, reach_ms: i64) -> usiz
         .unwrap_or(usize::MAX)
         .saturating_add(1);
     grid.len().min(samples.saturating_mul(per_sample))
-}
-
-/// Counter resets before each sample index: entry `k` counts the samples
-/// `1 <= j < k` whose value is below their predecessor's (the reset test of
-/// `rate`/`increase`; NaN is never a reset). One entry more than `points`.
-fn reset_prefix(points: &[FPoint]) -> Vec<usize> {
-    let mut out = Vec::with_capacity(points.len() + 1);
-    let mut n = 0usize;
-    out.push(0);
-    let mut prev = None;
-    for p in points {
-        if prev.is_some_and(|q: f64| p.f < q) {
-            n += 1;
-        }
-        out.push(n);
-        prev = Some(p.f);
-    }
-    out
-}
-
-/// How many resets the window `points[lo..hi]` holds (between its own
-/// samples), from a [`reset_prefix`]; `None` for fewer than two samples or
-/// bounds outside the prefix.
-fn resets_between(prefix: &[usize], lo: usize, hi: usize) -> Option<usize> {
-    if hi < lo + 2 {
-        return None;
-    }
-    let before = prefix.get(lo + 1)?;
-    prefix.get(hi)?.checked_sub(*before)
 }
 
 /// One range function call, ready to run on any series.
@@ -84,16 +54,17 @@ impl RangeApply<'_> {
         if let Some(e) = self.extreme {
             return Ok(self.sliding_extreme(points, e, scratch, window_samples));
         }
+        if self.win.mode == WindowMode::Plain {
+            let batched = rate::extrapolated_kind(self.kernel).and_then(|kind| {
+                extrapolated_series(self.grid, &self.win, kind, points, scratch, window_samples)
+            });
+            if let Some(out) = batched {
+                return Ok(out);
+            }
+        }
         let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
         let mut slider = Slider::default();
         let mut ps: Vec<f64> = Vec::with_capacity(self.params.len());
-        let counter = (self.win.mode == WindowMode::Plain)
-            .then(|| rate::counter_kernel(self.kernel))
-            .flatten();
-        let resets = match counter {
-            Some(_) => reset_prefix(points),
-            None => Vec::new(),
-        };
         for (i, t) in self.grid.times().enumerate() {
             let end = self.win.end(t);
             let start = end.saturating_sub(self.win.range);
@@ -121,12 +92,6 @@ impl RangeApply<'_> {
                 eval_ts_ms: t,
                 mode: self.win.mode,
             };
-            if let Some(k) = counter.filter(|_| resets_between(&resets, lo, hi) == Some(0)) {
-                if let Some(f) = rate::extrapolated_without_resets(&rw, k) {
-                    out.push(FPoint { t, f });
-                }
-                continue;
-            }
             match (self.kernel)(&rw, &ps, scratch) {
                 Ok(Some(v)) => out.push(FPoint { t, f: v }),
                 Ok(None) => {}
@@ -162,27 +127,53 @@ pub(crate) mod tests {
         }
     }
 
-    /// `rate` behind another address, so the evaluator cannot recognise it
+    /// A kernel behind another address, so the evaluator cannot recognise it
     /// and runs it as a plain kernel on every window.
-    fn opaque_rate(
-        w: &RangeWindow<'_>,
-        p: &[f64],
-        s: &mut Vec<f64>,
-    ) -> Result<Option<f64>, crate::functions::FunctionError> {
-        rate::rate(w, p, s)
+    macro_rules! opaque {
+        ($name:ident, $kernel:path) => {
+            fn $name(
+                w: &RangeWindow<'_>,
+                p: &[f64],
+                s: &mut Vec<f64>,
+            ) -> Result<Option<f64>, crate::functions::FunctionError> {
+                $kernel(w, p, s)
+            }
+        };
     }
+    opaque!(opaque_rate, rate::rate);
+    opaque!(opaque_increase, rate::increase);
+    opaque!(opaque_delta, rate::delta);
 
-    /// `increase` behind another address, like [`opaque_rate`].
-    fn opaque_increase(
-        w: &RangeWindow<'_>,
-        p: &[f64],
-        s: &mut Vec<f64>,
-    ) -> Result<Option<f64>, crate::functions::FunctionError> {
-        rate::increase(w, p, s)
+    /// Samples with the awkward cases: resets, NaN, -0.0, infinities,
+    /// counters below zero, and gaps that leave windows of 0, 1 or 2 samples.
+    fn awkward_series(next: &mut impl FnMut() -> u64) -> Vec<FPoint> {
+        let mut t = 0;
+        let mut v = match next() % 4 {
+            0 => -((next() % 100) as f64),
+            1 => -0.0,
+            _ => 0.0,
+        };
+        (0..150)
+            .map(|_| {
+                t += 1 + (next() % 20) as i64;
+                if next().is_multiple_of(30) {
+                    t += 100;
+                }
+                v = match next() % 60 {
+                    0 => (next() % 5) as f64,
+                    1 => f64::NAN,
+                    2 => -0.0,
+                    3 => f64::INFINITY,
+                    4 => -((next() % 50) as f64),
+                    _ => v + (next() % 1000) as f64 / 7.0,
+                };
+                FPoint { t, f: v }
+            })
+            .collect()
     }
 
     #[test]
-    fn reset_free_windows_give_the_kernels_bits() {
+    fn batched_windows_give_the_kernels_bits() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -190,45 +181,40 @@ pub(crate) mod tests {
             seed ^= seed << 17;
             seed
         };
-        for round in 0..60 {
-            let mut t = 0;
-            let mut v = 0.0;
-            let pts: Vec<FPoint> = (0..150)
-                .map(|_| {
-                    t += 1 + (next() % 20) as i64;
-                    v = match next() % 40 {
-                        0 => (next() % 5) as f64,
-                        1 => f64::NAN,
-                        2 => -0.0,
-                        _ => v + (next() % 1000) as f64 / 7.0,
-                    };
-                    FPoint { t, f: v }
-                })
-                .collect();
+        for round in 0..100 {
+            let pts = awkward_series(&mut next);
+            let last_t = pts.last().map_or(0, |p| p.t);
             let range = 1 + (next() % 150) as i64;
             let step = 1 + (next() % 15) as i64;
-            let grid = Grid::new(-20, t + 50, step);
+            let grid = Grid::new(-20, last_t + 50, step);
+            let at = next().is_multiple_of(5).then(|| (next() % 3000) as i64);
+            let win = Windows {
+                offset: (next() % 7) as i64 - 3,
+                at,
+                ..plain_window(range)
+            };
             for (name, opaque) in [
                 ("rate", opaque_rate as RangeKernel),
                 ("increase", opaque_increase as RangeKernel),
+                ("delta", opaque_delta as RangeKernel),
             ] {
                 let fast = RangeApply {
                     kernel: kernel(name),
                     params: &[],
                     grid,
-                    win: plain_window(range),
+                    win,
                     extreme: None,
                     expects_counter: true,
                 };
                 assert!(
-                    rate::counter_kernel(fast.kernel).is_some(),
+                    rate::extrapolated_kind(fast.kernel).is_some(),
                     "{name} is recognised"
                 );
                 let slow = RangeApply {
                     kernel: opaque,
                     ..fast
                 };
-                assert!(rate::counter_kernel(slow.kernel).is_none());
+                assert!(rate::extrapolated_kind(slow.kernel).is_none());
                 let mut scratch = Vec::new();
                 let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
                 let a = slow.apply(&pts, &mut scratch, &mut wa).unwrap();
@@ -240,22 +226,5 @@ pub(crate) mod tests {
                 assert_eq!(bits(&a), bits(&b), "{name}, round {round}");
             }
         }
-    }
-
-    #[test]
-    fn reset_prefix_counts_decreases_only() {
-        let pts: Vec<FPoint> = [1.0, 3.0, 2.0, f64::NAN, 1.0, 5.0, 4.0]
-            .iter()
-            .enumerate()
-            .map(|(i, &f)| FPoint { t: i as i64, f })
-            .collect();
-        let prefix = reset_prefix(&pts);
-        assert_eq!(prefix, vec![0, 0, 0, 1, 1, 1, 1, 2]);
-        assert_eq!(resets_between(&prefix, 0, 2), Some(0));
-        assert_eq!(resets_between(&prefix, 0, 3), Some(1));
-        assert_eq!(resets_between(&prefix, 2, 6), Some(0));
-        assert_eq!(resets_between(&prefix, 2, 7), Some(1));
-        assert_eq!(resets_between(&prefix, 3, 4), None);
-        assert_eq!(resets_between(&prefix, 0, 9), None);
     }
 }

@@ -21,7 +21,7 @@ type KernelResult = Result<Option<f64>, FunctionError>;
 
 /// What kind of difference a kernel computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// `delta`: a gauge; decreases are real.
     GaugeDelta,
     /// `increase`: a counter; decreases are resets.
@@ -31,11 +31,11 @@ enum Kind {
 }
 
 impl Kind {
-    fn is_counter(self) -> bool {
+    pub(crate) fn is_counter(self) -> bool {
         self != Kind::GaugeDelta
     }
 
-    fn is_rate(self) -> bool {
+    pub(crate) fn is_rate(self) -> bool {
         self == Kind::CounterRate
     }
 }
@@ -68,7 +68,7 @@ fn windowed_difference(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
 /// branch the CPU predicts, instead of the chain of dependent additions a
 /// branch-free sum over every pair would be. From the first reset on, the
 /// values before decreases are added in order, exactly as a filtered sum.
-fn reset_correction(points: &[FPoint]) -> f64 {
+pub(crate) fn reset_correction(points: &[FPoint]) -> f64 {
     let Some(first) = points.windows(2).position(|pair| match pair {
         [prev, cur] => cur.f < prev.f,
         _ => false,
@@ -98,38 +98,27 @@ fn extrapolated(w: &RangeWindow<'_>, kind: Kind) -> Option<f64> {
     extrapolate(w, kind, correction)
 }
 
-/// Which counter kernel `k` is, if it is `rate` or `increase`: the range
-/// evaluator then knows from its own reset count when a window holds no
-/// reset and calls [`extrapolated_without_resets`] instead. Any other kernel
-/// (or an address the compiler duplicated) is `None` and runs as usual.
-pub(crate) fn counter_kernel(k: super::RangeKernel) -> Option<CounterKernel> {
+/// Which plain-window kernel `k` is, if it is `rate`, `increase` or `delta`:
+/// the range evaluator then runs the whole series through the batched path
+/// of `eval::rate_batch`, which tracks resets itself and calls
+/// [`extrapolate_shape`] per window. Any other kernel (or an address the
+/// compiler duplicated) is `None` and runs as usual.
+pub(crate) fn extrapolated_kind(k: super::RangeKernel) -> Option<Kind> {
     if std::ptr::fn_addr_eq(k, rate as super::RangeKernel) {
-        Some(CounterKernel(Kind::CounterRate))
+        Some(Kind::CounterRate)
     } else if std::ptr::fn_addr_eq(k, increase as super::RangeKernel) {
-        Some(CounterKernel(Kind::CounterIncrease))
+        Some(Kind::CounterIncrease)
+    } else if std::ptr::fn_addr_eq(k, delta as super::RangeKernel) {
+        Some(Kind::GaugeDelta)
     } else {
         None
     }
 }
 
-/// `rate` or `increase`, as found by [`counter_kernel`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct CounterKernel(Kind);
-
-/// The plain-window `rate`/`increase` of a window the caller knows holds no
-/// counter reset (no sample below its predecessor): the same operations in
-/// the same order as the kernel, whose reset sum would be `-0.0`, without the
-/// scan that finds that out.
-pub(crate) fn extrapolated_without_resets(w: &RangeWindow<'_>, k: CounterKernel) -> Option<f64> {
-    extrapolate(w, k.0, -0.0)
-}
-
 /// The extrapolation shared by the kernels, given the reset correction of a
 /// counter (ignored for a gauge).
-#[inline]
 fn extrapolate(w: &RangeWindow<'_>, kind: Kind, correction: f64) -> Option<f64> {
-    let points = w.points;
-    let (first, last) = match points {
+    let (first, last) = match w.points {
         [first, .., last] => (first, last),
         // Fewer than two samples: no rate.
         _ => return None,
@@ -138,38 +127,82 @@ fn extrapolate(w: &RangeWindow<'_>, kind: Kind, correction: f64) -> Option<f64> 
     if kind.is_counter() {
         result += correction;
     }
+    Some(extrapolate_shape(
+        kind,
+        WindowShape {
+            to_start_ms: first.t.saturating_sub(w.range_start_ms) as f64,
+            to_end_ms: w.range_end_ms.saturating_sub(last.t) as f64,
+            sampled_ms: last.t.saturating_sub(first.t) as f64,
+            intervals: (w.points.len() - 1) as f64,
+            first: first.f,
+            result,
+            range_seconds: w.range_seconds(),
+        },
+    ))
+}
 
-    let mut to_start = first.t.saturating_sub(w.range_start_ms) as f64 / 1000.0;
-    let mut to_end = w.range_end_ms.saturating_sub(last.t) as f64 / 1000.0;
-    let sampled = last.t.saturating_sub(first.t) as f64 / 1000.0;
-    let average_interval = sampled / (points.len() - 1) as f64;
+/// What the extrapolation needs of a window of two or more samples. The
+/// distances are whole milliseconds (exact as floats) so that a batch of
+/// windows can be stored as columns of floats.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowShape {
+    /// From the window start to the first sample, ms.
+    pub to_start_ms: f64,
+    /// From the last sample to the window end, ms.
+    pub to_end_ms: f64,
+    /// From the first to the last sample, ms.
+    pub sampled_ms: f64,
+    /// Number of samples less one.
+    pub intervals: f64,
+    /// The first sample's value.
+    pub first: f64,
+    /// Last value less first, plus the reset correction for counters.
+    pub result: f64,
+    /// The range duration in seconds ([`RangeWindow::range_seconds`]).
+    pub range_seconds: f64,
+}
+
+/// Prometheus 3.x `extrapolatedRate` from a window's [`WindowShape`].
+///
+/// Written without branches (every value is computed, then selected) so
+/// that a loop over many windows vectorizes; the operations and their order
+/// are Prometheus's, so each lane gives the bits of the scalar computation.
+#[inline(always)]
+pub(crate) fn extrapolate_shape(kind: Kind, w: WindowShape) -> f64 {
+    let mut to_start = w.to_start_ms / 1000.0;
+    let mut to_end = w.to_end_ms / 1000.0;
+    let sampled = w.sampled_ms / 1000.0;
+    let average_interval = sampled / w.intervals;
 
     // A sample further than 1.1 average intervals from an edge suggests the
     // series starts or ends inside the window: extrapolate only half an interval.
     let threshold = average_interval * 1.1;
+    let half_interval = average_interval / 2.0;
     if to_start >= threshold {
-        to_start = average_interval / 2.0;
+        to_start = half_interval;
     }
     if kind.is_counter() {
         // A counter cannot go below zero: do not extrapolate past the point where
         // the observed slope would reach zero.
-        let mut to_zero = to_start;
-        if result > 0.0 && first.f >= 0.0 {
-            to_zero = sampled * (first.f / result);
-        }
+        let zero_crossing = sampled * (w.first / w.result);
+        let to_zero = if (w.result > 0.0) & (w.first >= 0.0) {
+            zero_crossing
+        } else {
+            to_start
+        };
         if to_zero < to_start {
             to_start = to_zero;
         }
     }
     if to_end >= threshold {
-        to_end = average_interval / 2.0;
+        to_end = half_interval;
     }
 
     let mut factor = (sampled + to_start + to_end) / sampled;
     if kind.is_rate() {
-        factor /= w.range_seconds();
+        factor /= w.range_seconds;
     }
-    Some(result * factor)
+    w.result * factor
 }
 
 /// Linear interpolation between two samples at time `t`; for counters a
