@@ -126,8 +126,26 @@ impl Acc {
         self.incremental = true;
     }
 
+    /// Adds one sample to a `sum`: [`Acc::add`] for `T_SUM`, callable without
+    /// the dispatch on the operator from loops that know it (fused `sum`).
+    #[inline]
+    pub fn add_sum(&mut self, f: f64) {
+        if self.count == 0.0 {
+            self.count = 1.0;
+            self.value = f;
+            self.mean = f;
+            return;
+        }
+        self.count += 1.0;
+        (self.value, self.comp) = kahan_inc(f, self.value, self.comp);
+    }
+
     /// Adds one sample.
     pub fn add(&mut self, op: TokenId, f: f64) {
+        if op == token::T_SUM {
+            self.add_sum(f);
+            return;
+        }
         if self.count == 0.0 {
             self.count = 1.0;
             self.value = match op {
@@ -142,7 +160,6 @@ impl Acc {
         }
         self.count += 1.0;
         match op {
-            token::T_SUM => (self.value, self.comp) = kahan_inc(f, self.value, self.comp),
             token::T_AVG => self.add_avg(f),
             token::T_MIN if self.value > f || self.value.is_nan() => self.value = f,
             token::T_MAX if self.value < f || self.value.is_nan() => self.value = f,

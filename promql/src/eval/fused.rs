@@ -50,6 +50,15 @@ impl SeriesSink for GroupFold<'_> {
             return;
         };
         let mut cur = self.steps.cursor();
+        if self.op == token::T_SUM {
+            // `sum(rate(...))` is the most common shape: no per-point dispatch.
+            for p in &points {
+                if let Some(a) = accs.get_mut(cur.index(p.t)) {
+                    a.add_sum(p.f);
+                }
+            }
+            return;
+        }
         for p in &points {
             if let Some(a) = accs.get_mut(cur.index(p.t)) {
                 a.add(self.op, p.f);
