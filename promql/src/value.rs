@@ -166,13 +166,22 @@ impl Labels {
 
     /// This set without the given names.
     pub fn without<S: AsRef<str>>(&self, names: &[S]) -> Labels {
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| !names.iter().any(|n| n.as_ref() == &*l.name))
-                .cloned()
-                .collect(),
-        )
+        let dropped = |l: &Label| names.iter().any(|n| n.as_ref() == &*l.name);
+        let Some(first) = self.0.iter().position(dropped) else {
+            return self.clone();
+        };
+        let (head, rest) = self.0.split_at(first);
+        let tail = rest.get(rest.iter().take_while(|l| dropped(l)).count()..);
+        match tail {
+            // The common case (`__name__` and metadata, or one grouping label):
+            // the dropped labels are adjacent, and the kept ones are built
+            // straight into their shared slice (an exact-size iterator needs
+            // no intermediate vector).
+            Some(tail) if !tail.iter().any(dropped) => {
+                Labels(head.iter().chain(tail).cloned().collect())
+            }
+            _ => Labels(self.0.iter().filter(|l| !dropped(l)).cloned().collect()),
+        }
     }
 
     /// Only the labels with the given names.
@@ -302,6 +311,19 @@ mod tests {
         assert_eq!(l.to_string(), r#"{a="2", b="3"}"#);
         assert_eq!(l.get("b"), Some("3"));
         assert_eq!(l.get("c"), None);
+    }
+
+    #[test]
+    fn without_drops_adjacent_and_scattered_names() {
+        let l = Labels::from_pairs([("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]);
+        assert_eq!(l.without(&["b", "c"]).to_string(), r#"{a="1", d="4"}"#);
+        assert_eq!(l.without(&["a", "c"]).to_string(), r#"{b="2", d="4"}"#);
+        assert_eq!(
+            l.without(&["d", "x"]).to_string(),
+            r#"{a="1", b="2", c="3"}"#
+        );
+        assert_eq!(l.without(&["x"]), l);
+        assert!(l.without(&["a", "b", "c", "d"]).is_empty());
     }
 
     #[test]

@@ -239,9 +239,12 @@ impl<'a> Evaluator<'a> {
             }
         }
         let val = self.eval(expr, grid)?;
-        let val = match val {
-            Val::Vector(series) => Val::Vector(finalize_names(series)?),
-            other => other,
+        let (val, ordered) = match val {
+            Val::Vector(series) => {
+                let (series, ordered) = finalize_names_ordered(series)?;
+                (Val::Vector(series), ordered)
+            }
+            other => (other, false),
         };
         Ok(match (val, is_range) {
             (Val::Scalar(v), false) => Value::Scalar {
@@ -276,7 +279,7 @@ impl<'a> Evaluator<'a> {
                     })
                     .collect();
                 // Selector results usually arrive sorted from storage already.
-                if !m.is_sorted_by(|a, b| a.metric <= b.metric) {
+                if !ordered && !m.is_sorted_by(|a, b| a.metric <= b.metric) {
                     m.sort_by(|a, b| a.metric.cmp(&b.metric));
                 }
                 Value::Matrix(m)
@@ -432,20 +435,34 @@ fn value_type_name(vt: promql_parser::parser::value::ValueType) -> &'static str 
 /// Applies delayed name removal and merges series that now share labels; two
 /// points of one label set at the same step are an error, as in Prometheus.
 pub(crate) fn finalize_names(series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
+    finalize_names_ordered(series).map(|(series, _)| series)
+}
+
+/// [`finalize_names`], also telling whether the result is known to be in
+/// strictly increasing label order.
+fn finalize_names_ordered(
+    mut series: Vec<StepSeries>,
+) -> Result<(Vec<StepSeries>, bool), QueryError> {
     if !series.iter().any(|s| s.drop_name) {
-        return Ok(series);
+        return Ok((series, false));
     }
-    let out = series
-        .into_iter()
-        .map(|mut s| {
-            if s.drop_name {
-                s.metric = s.metric.without_name_and_metadata();
-                s.drop_name = false;
-            }
-            s
-        })
-        .collect();
-    merge_same_labels(out)
+    for s in series.iter_mut().filter(|s| s.drop_name) {
+        s.metric = s.metric.without_name_and_metadata();
+        s.drop_name = false;
+    }
+    // Common case first: series straight from a selector arrive in storage
+    // (label) order and usually keep it without their names. Strictly
+    // increasing labels are all distinct, so merging could only drop the
+    // empty series; this one pass of comparisons replaces hashing every
+    // label set, and spares the caller its sort check.
+    if series
+        .windows(2)
+        .all(|w| matches!(w, [a, b] if a.metric < b.metric))
+    {
+        series.retain(|s| !s.points.is_empty());
+        return Ok((series, true));
+    }
+    Ok((merge_same_labels(series)?, false))
 }
 
 /// Merges series with identical labels (and name-drop flags) into one, keeping

@@ -31,9 +31,17 @@ pub(crate) enum Extreme {
 /// Written as a bit select: which side wins is as good as random on real
 /// data, and a branch here mispredicts about every other step.
 #[inline(always)]
-fn pick(earlier: f64, later: f64, replaces: impl Fn(f64, f64) -> bool) -> f64 {
+fn pick_nan_aware(earlier: f64, later: f64, replaces: impl Fn(f64, f64) -> bool) -> f64 {
     let take_later = u64::from(earlier.is_nan() | replaces(later, earlier)).wrapping_neg();
     f64::from_bits((later.to_bits() & take_later) | (earlier.to_bits() & !take_later))
+}
+
+/// How runs of samples combine: `pick(earlier, later)`, associative, and the
+/// result of an empty run, its identity.
+#[derive(Clone, Copy)]
+struct Fold<P> {
+    pick: P,
+    empty: f64,
 }
 
 impl RangeApply<'_> {
@@ -45,37 +53,98 @@ impl RangeApply<'_> {
         scratch: &mut Vec<f64>,
         window_samples: &mut [usize],
     ) -> Vec<FPoint> {
-        match e {
-            Extreme::Max => self.sliding(points, |a, b| a > b, scratch, window_samples),
-            Extreme::Min => self.sliding(points, |a, b| a < b, scratch, window_samples),
+        // Without NaN samples (the common case) the fold is a plain strict
+        // comparison, one instruction, with an infinity as the empty run.
+        let has_nan = points.iter().any(|p| p.f.is_nan());
+        let (s, w) = (scratch, window_samples);
+        match (e, has_nan) {
+            (Extreme::Max, false) => {
+                let pick = |a: f64, b: f64| if b > a { b } else { a };
+                self.sliding(
+                    points,
+                    Fold {
+                        pick,
+                        empty: f64::NEG_INFINITY,
+                    },
+                    s,
+                    w,
+                )
+            }
+            (Extreme::Min, false) => {
+                let pick = |a: f64, b: f64| if b < a { b } else { a };
+                self.sliding(
+                    points,
+                    Fold {
+                        pick,
+                        empty: f64::INFINITY,
+                    },
+                    s,
+                    w,
+                )
+            }
+            (Extreme::Max, true) => {
+                let pick = |a, b| pick_nan_aware(a, b, |x, y| x > y);
+                self.sliding(
+                    points,
+                    Fold {
+                        pick,
+                        empty: f64::NAN,
+                    },
+                    s,
+                    w,
+                )
+            }
+            (Extreme::Min, true) => {
+                let pick = |a, b| pick_nan_aware(a, b, |x, y| x < y);
+                self.sliding(
+                    points,
+                    Fold {
+                        pick,
+                        empty: f64::NAN,
+                    },
+                    s,
+                    w,
+                )
+            }
         }
     }
 
-    /// The two-stack sliding window for one comparison (monomorphised, so the
-    /// comparison inlines into the loops).
+    /// The two-stack sliding window for one fold (monomorphised, so the fold
+    /// inlines into the loops).
     #[inline(never)]
     fn sliding(
         &self,
         points: &[FPoint],
-        replaces: impl Fn(f64, f64) -> bool + Copy,
+        fold: Fold<impl Fn(f64, f64) -> f64 + Copy>,
         scratch: &mut Vec<f64>,
         window_samples: &mut [usize],
     ) -> Vec<FPoint> {
-        let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
+        let Fold { pick, empty } = fold;
+        let (grid, win) = (self.grid, self.win);
+        // Filled in place and cut to the steps that had samples: with no
+        // `push` (and its growth call) in the loop, the loop state stays in
+        // registers.
+        let steps = match win.at {
+            // Every step sees the same window.
+            Some(_) => grid.len(),
+            None => output_capacity(grid, points.len(), win.range),
+        };
+        let mut out = vec![FPoint { t: 0, f: empty }; steps];
+        let mut written = 0usize;
         // `suffix[j]` is the extreme of `points[j..mid]` for `lo <= j < mid`;
         // entries outside that range are stale and never read.
         if scratch.len() < points.len() {
-            scratch.resize(points.len(), f64::NAN);
+            scratch.resize(points.len(), empty);
         }
         let suffix = scratch.as_mut_slice();
         let (mut lo, mut mid, mut hi) = (0usize, 0usize, 0usize);
         // The extreme of `points[mid..hi]`.
-        let mut newer = f64::NAN;
-        for (i, t) in self.grid.times().enumerate() {
-            let end = self.win.end(t);
-            let start = end.saturating_sub(self.win.range);
+        let mut newer = empty;
+        for (i, t) in grid.times().enumerate() {
+            let end = win.end(t);
+            let start = end.saturating_sub(win.range);
             while let Some(p) = points.get(hi).filter(|p| p.t <= end) {
-                newer = pick(newer, p.f, replaces);
+                newer = pick(newer, p.f);
                 hi += 1;
             }
             while lo < hi && points.get(lo).is_some_and(|p| p.t <= start) {
@@ -86,25 +155,31 @@ impl RangeApply<'_> {
             }
             if lo >= mid {
                 // The older part ran out: it becomes the whole window.
-                let mut acc = f64::NAN;
+                let mut acc = empty;
                 if let (Some(ps), Some(ss)) = (points.get(lo..hi), suffix.get_mut(lo..hi)) {
                     for (p, s) in ps.iter().zip(ss).rev() {
-                        acc = pick(p.f, acc, replaces);
+                        acc = pick(p.f, acc);
                         *s = acc;
                     }
                 }
                 mid = hi;
-                newer = f64::NAN;
+                newer = empty;
             }
             if let Some(n) = window_samples.get_mut(i) {
                 *n += hi - lo;
             }
-            let older = suffix.get(lo).copied().unwrap_or(f64::NAN);
-            out.push(FPoint {
+            let older = suffix.get(lo).copied().unwrap_or(empty);
+            let point = FPoint {
                 t,
-                f: pick(older, newer, replaces),
-            });
+                f: pick(older, newer),
+            };
+            match out.get_mut(written) {
+                Some(slot) => *slot = point,
+                None => out.push(point),
+            }
+            written += 1;
         }
+        out.truncate(written);
         out
     }
 }
@@ -125,13 +200,15 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for _ in 0..50 {
+        for round in 0..80 {
+            // Half of the series have NaNs (the NaN-aware fold), half none.
+            let nan_every = if round % 2 == 0 { 10 } else { u64::MAX };
             let mut t = 0;
             let pts: Vec<FPoint> = (0..200)
                 .map(|_| {
                     t += 1 + (next() % 20) as i64;
                     let f = match next() % 10 {
-                        0 => f64::NAN,
+                        _ if next() % nan_every == 0 => f64::NAN,
                         // Signed zeros tell apart which of two equal samples wins.
                         1 => -0.0,
                         2 => 0.0,
@@ -143,7 +220,12 @@ mod tests {
             let range = 1 + (next() % 100) as i64;
             let step = 1 + (next() % 15) as i64;
             let grid = Grid::new(0, t + 50, step);
-            let win = plain_window(range);
+            let win = Windows {
+                // Some rounds pin every step to one window, or shift them.
+                at: (round % 5 == 1).then(|| (next() % 4000) as i64),
+                offset: if round % 5 == 2 { 37 } else { 0 },
+                ..plain_window(range)
+            };
             assert_sliding_extreme_matches_kernel(&pts, grid, win);
         }
     }
