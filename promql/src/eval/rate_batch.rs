@@ -63,6 +63,7 @@ impl<'s> Columns<'s> {
 
     /// Stores window `k` (below the `windows` the columns were made for); the
     /// range is passed to pass 2 on its own.
+    #[inline(always)]
     fn set(&mut self, k: usize, w: WindowShape) {
         self.to_start_ms[k] = w.to_start_ms;
         self.to_end_ms[k] = w.to_end_ms;
@@ -104,86 +105,143 @@ pub(crate) fn extrapolated_series(
     scratch: &mut Vec<f64>,
     window_samples: &mut [usize],
 ) -> Option<Vec<FPoint>> {
-    if window_samples.len() < grid.len() || !fits_plain_arithmetic(grid, win, points) {
+    let window_samples = window_samples.get_mut(..grid.len())?;
+    if !fits_plain_arithmetic(grid, win, points) {
         return None;
     }
-    let mut out = Vec::with_capacity(output_capacity(grid, points.len(), win.range));
-    // One window per step at most (with `@`, every step sees the same window);
-    // the scratch buffer grows to that once and is reused for later series.
-    let mut cols = Columns::new(scratch, grid.len());
-    let mut slider = Slider::default();
-    // Resets are rare: one scan of the series usually shows there are none,
-    // and the windows then skip the tracking below.
-    let any_reset = kind.is_counter()
-        && points.windows(2).any(|pair| match pair {
-            [prev, cur] => cur.f < prev.f,
-            _ => false,
+    let mut batch = Batch {
+        out: Vec::with_capacity(output_capacity(grid, points.len(), win.range)),
+        // One window per step at most (with `@`, every step sees the same
+        // window); the scratch buffer grows to that once and is reused.
+        cols: Columns::new(scratch, grid.len()),
+    };
+    // One loop per case, so that the common ones carry no reset state.
+    if !kind.is_counter() {
+        batch.collect(grid, win, points, window_samples, |_, _| None);
+    } else if !points.windows(2).any(is_reset) {
+        // Resets are rare: usually one scan of the series shows there are
+        // none, and every window adds the kernel's empty sum, `-0.0`.
+        batch.collect(grid, win, points, window_samples, |_, _| Some(-0.0));
+    } else {
+        let mut resets = Resets::default();
+        batch.collect(grid, win, points, window_samples, |lo, hi| {
+            Some(resets.correction(points, lo, hi))
         });
-    // Reset tracking: samples below `scanned` were compared with their
-    // predecessor; `last_reset` is the last of them that was a decrease (0: none).
-    let (mut scanned, mut last_reset) = (1, 0);
-    for (i, samples) in window_samples.iter_mut().enumerate().take(grid.len()) {
-        let t = grid.start + i as i64 * grid.step;
-        let end = win.at.unwrap_or(t) - win.offset;
-        let start = end - win.range;
-        let (lo, hi) = slider.bounds(points, start, end);
-        if hi <= lo {
-            continue;
-        }
-        *samples += hi - lo;
-        if hi - lo < 2 {
-            continue;
-        }
-        let (Some(first), Some(last)) = (points.get(lo), points.get(hi - 1)) else {
-            continue;
-        };
-        let mut result = last.f - first.f;
-        if any_reset {
-            if hi > scanned {
-                let admitted = points.get(scanned - 1..hi).unwrap_or(&[]);
-                let reset = admitted.windows(2).rposition(|pair| match pair {
-                    [prev, cur] => cur.f < prev.f,
-                    _ => false,
-                });
-                if let Some(j) = reset {
-                    last_reset = scanned + j;
-                }
-                scanned = hi;
-            }
-            // Even here most windows hold no reset and add the kernel's
-            // empty sum, `-0.0`; the others sum in the kernel's order.
-            result += if last_reset > lo {
-                rate::reset_correction(points.get(lo..hi).unwrap_or(&[]))
-            } else {
-                -0.0
-            };
-        } else if kind.is_counter() {
-            // No reset anywhere in the series: the kernel's empty sum.
-            result += -0.0;
-        }
-        cols.set(
-            out.len(),
-            WindowShape {
-                to_start_ms: (first.t - start) as f64,
-                to_end_ms: (end - last.t) as f64,
-                sampled_ms: (last.t - first.t) as f64,
-                // A slice length never exceeds `isize::MAX`: the cast is exact,
-                // and cheaper than converting an unsigned value.
-                intervals: (hi - lo - 1) as i64 as f64,
-                first: first.f,
-                result,
-                range_seconds: 0.0,
-            },
-        );
-        out.push(FPoint { t, f: 0.0 });
     }
     // Every window spans exactly the range: one division per series.
     let range_seconds = win.range as f64 / 1000.0;
+    let Batch { mut out, mut cols } = batch;
     extrapolate_columns(kind, &mut cols, out.len(), range_seconds);
     for (p, f) in out.iter_mut().zip(cols.result.iter()) {
         p.f = *f;
     }
     Some(out)
+}
+
+/// Whether the second of two consecutive samples is below the first: a
+/// counter reset (never with NaN).
+fn is_reset(pair: &[FPoint]) -> bool {
+    match pair {
+        [prev, cur] => cur.f < prev.f,
+        _ => false,
+    }
+}
+
+/// Reset tracking for a series that has resets: each sample is compared
+/// with its predecessor once, as the windows advance over it.
+struct Resets {
+    /// Samples below this index were compared with their predecessor.
+    scanned: usize,
+    /// The last of them that was a reset (0: none yet).
+    last_reset: usize,
+}
+
+impl Default for Resets {
+    fn default() -> Self {
+        Resets {
+            scanned: 1,
+            last_reset: 0,
+        }
+    }
+}
+
+impl Resets {
+    /// The reset correction of the window `points[lo..hi]`, `hi` not
+    /// decreasing between calls: the kernel's in-order sum if the window
+    /// holds a reset, else its empty sum.
+    fn correction(&mut self, points: &[FPoint], lo: usize, hi: usize) -> f64 {
+        if hi > self.scanned {
+            let admitted = points.get(self.scanned - 1..hi).unwrap_or(&[]);
+            if let Some(j) = admitted.windows(2).rposition(is_reset) {
+                self.last_reset = self.scanned + j;
+            }
+            self.scanned = hi;
+        }
+        if self.last_reset > lo {
+            rate::reset_correction(points.get(lo..hi).unwrap_or(&[]))
+        } else {
+            -0.0
+        }
+    }
+}
+
+/// Pass 1's output: a point per window of two or more samples (value still
+/// to compute) and the window's extrapolation inputs.
+struct Batch<'s> {
+    out: Vec<FPoint>,
+    cols: Columns<'s>,
+}
+
+impl Batch<'_> {
+    /// Pass 1: slides the windows over `points`, counts their samples into
+    /// `window_samples` (one entry per step) and stores each window of two
+    /// or more samples; `correction(lo, hi)` is what the kernel adds to the
+    /// increase of `points[lo..hi]` (`None`: nothing, as for gauges).
+    #[inline(always)]
+    fn collect(
+        &mut self,
+        grid: Grid,
+        win: &Windows,
+        points: &[FPoint],
+        window_samples: &mut [usize],
+        mut correction: impl FnMut(usize, usize) -> Option<f64>,
+    ) {
+        let mut slider = Slider::default();
+        let mut t = grid.start;
+        for samples in window_samples.iter_mut() {
+            let step_t = t;
+            t += grid.step;
+            let end = win.at.unwrap_or(step_t) - win.offset;
+            let start = end - win.range;
+            let (lo, hi) = slider.bounds(points, start, end);
+            *samples += hi.saturating_sub(lo);
+            if hi < lo + 2 {
+                continue;
+            }
+            let (Some(first), Some(last)) = (points.get(lo), points.get(hi - 1)) else {
+                continue;
+            };
+            let mut result = last.f - first.f;
+            if let Some(c) = correction(lo, hi) {
+                result += c;
+            }
+            self.cols.set(
+                self.out.len(),
+                WindowShape {
+                    to_start_ms: (first.t - start) as f64,
+                    to_end_ms: (end - last.t) as f64,
+                    sampled_ms: (last.t - first.t) as f64,
+                    // A slice length never exceeds `isize::MAX`: the cast is
+                    // exact, and cheaper than converting an unsigned value.
+                    intervals: (hi - lo - 1) as i64 as f64,
+                    first: first.f,
+                    result,
+                    range_seconds: 0.0,
+                },
+            );
+            self.out.push(FPoint { t: step_t, f: 0.0 });
+        }
+    }
 }
 
 /// Pass 2: the extrapolation of the first `n` windows, into `result`; the
