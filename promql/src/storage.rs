@@ -266,17 +266,12 @@ impl Storage for MemStorage {
         let candidates: Box<dyn Iterator<Item = (&Labels, &Vec<FPoint>)>> =
             match name.and_then(|i| matchers.get(i)) {
                 Some(m) => {
-                    let value = m.value.as_str();
-                    Box::new(
-                        self.series
-                            .range(Labels::from_pairs([(METRIC_NAME, value)])..)
-                            .take_while(move |(l, _)| {
-                                // `__name__` is the first label when present.
-                                l.as_slice().first().is_some_and(|first| {
-                                    &*first.name == METRIC_NAME && &*first.value == value
-                                })
-                            }),
-                    )
+                    // `{__name__="v", ...}` sorts from `{__name__="v"}` up to,
+                    // not including, `{__name__="v\0"}` (the next name up), so
+                    // the run is bounded without reading each series' labels.
+                    let from = Labels::from_pairs([(METRIC_NAME, m.value.as_str())]);
+                    let to = Labels::from_pairs([(METRIC_NAME, format!("{}\0", m.value))]);
+                    Box::new(self.series.range(from..to))
                 }
                 None => Box::new(self.series.iter()),
             };
@@ -321,6 +316,10 @@ mod tests {
         for t in [30, 10, 20] {
             s.add(b.clone(), t, t as f64);
             s.add(a.clone(), t, 1.0);
+        }
+        // Neighbours in the map that must stay out of `m`'s run.
+        for name in ["l", "m\0", "m\u{1}", "ma", "n"] {
+            s.add(Labels::from_pairs([("__name__", name)]), 20, 0.0);
         }
         let m = [Matcher::new(MatchOp::Equal, "__name__", "m").unwrap()];
         let sel = s.select(&m, 15, 30).unwrap();

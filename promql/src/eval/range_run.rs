@@ -21,6 +21,11 @@ pub(crate) trait SeriesSink: Send {
     fn accept(&mut self, labels: &Labels, points: Vec<FPoint>);
     /// Appends the output of a later worker (whose series come after ours).
     fn merge(&mut self, later: Self);
+
+    /// Prepares for up to `n` more series (a hint; the default ignores it).
+    fn reserve(&mut self, n: usize) {
+        let _ = n;
+    }
 }
 
 /// A sink that keeps every output series (the plain range-function result).
@@ -42,6 +47,10 @@ impl SeriesSink for Collect {
 
     fn merge(&mut self, later: Self) {
         self.series.extend(later.series);
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.series.reserve(n);
     }
 }
 
@@ -100,6 +109,7 @@ impl RangeApply<'_> {
         };
         let mut buf = Vec::new();
         let mut scratch = Vec::new();
+        sink.reserve(series.len());
         for s in series {
             interrupt.check()?;
             let (samples, read) = range_samples(s.as_ref(), &mut buf, max_samples)?;

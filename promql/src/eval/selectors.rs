@@ -360,6 +360,7 @@ impl<'a> Evaluator<'a> {
         let interrupt = self.interrupt();
         let work = |chunk: &[Box<dyn StorageSeries + '_>]| -> Result<(S, u64), QueryError> {
             let mut sink = make_sink();
+            sink.reserve(chunk.len());
             let mut loaded = 0u64;
             let mut buf = Vec::new();
             for s in chunk {
