@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{AggregateExpr, Expr};
 
-use super::aggregate::{Acc, Grouping};
+use super::aggregate::{Acc, Grouping, SumColumns};
 use super::functions::{range_argument, unparen};
 use super::range_run::SeriesSink;
 use super::selectors::SelectorValue;
@@ -32,6 +32,45 @@ struct GroupFold<'g> {
     steps: Grid,
     index: HashMap<Labels, usize>,
     groups: Vec<(Labels, Vec<Acc>)>,
+    /// For `sum`: each group's sums as columns while series are folded in
+    /// (its accumulators in `groups` stay empty until [`GroupFold::settle`]).
+    sums: Vec<SumColumns>,
+}
+
+impl GroupFold<'_> {
+    /// Folds a series into a group's `sum` columns, a run of consecutive
+    /// steps at a time (a series usually has a value at every step).
+    fn add_sums(&mut self, slot: usize, points: &[FPoint]) {
+        let steps = self.steps;
+        if self.sums.len() <= slot {
+            self.sums
+                .resize_with(slot + 1, || SumColumns::new(steps.len()));
+        }
+        let Some(sums) = self.sums.get_mut(slot) else {
+            return;
+        };
+        let mut rest = points;
+        while let Some(first) = rest.first() {
+            let run = 1 + rest
+                .windows(2)
+                .take_while(|pair| match pair {
+                    [a, b] => b.t == a.t.saturating_add(steps.step),
+                    _ => false,
+                })
+                .count();
+            let (head, tail) = rest.split_at(run.min(rest.len()));
+            sums.add_run(steps.index(first.t), head);
+            rest = tail;
+        }
+    }
+
+    /// Moves the `sum` columns into the groups' accumulators, before merging
+    /// or finishing.
+    fn settle(&mut self) {
+        for ((_, accs), sums) in self.groups.iter_mut().zip(self.sums.drain(..)) {
+            *accs = sums.into_accs();
+        }
+    }
 }
 
 impl SeriesSink for GroupFold<'_> {
@@ -41,24 +80,24 @@ impl SeriesSink for GroupFold<'_> {
             Some(&i) => i,
             None => {
                 self.index.insert(key.clone(), self.groups.len());
-                self.groups
-                    .push((key, vec![Acc::default(); self.steps.len()]));
+                let accs = if self.op == token::T_SUM {
+                    Vec::new()
+                } else {
+                    vec![Acc::default(); self.steps.len()]
+                };
+                self.groups.push((key, accs));
                 self.groups.len() - 1
             }
         };
+        if self.op == token::T_SUM {
+            // `sum(rate(...))` is the most common shape: folded as columns.
+            self.add_sums(slot, &points);
+            return;
+        }
         let Some((_, accs)) = self.groups.get_mut(slot) else {
             return;
         };
         let mut cur = self.steps.cursor();
-        if self.op == token::T_SUM {
-            // `sum(rate(...))` is the most common shape: no per-point dispatch.
-            for p in &points {
-                if let Some(a) = accs.get_mut(cur.index(p.t)) {
-                    a.add_sum(p.f);
-                }
-            }
-            return;
-        }
         for p in &points {
             if let Some(a) = accs.get_mut(cur.index(p.t)) {
                 a.add(self.op, p.f);
@@ -66,7 +105,9 @@ impl SeriesSink for GroupFold<'_> {
         }
     }
 
-    fn merge(&mut self, later: Self) {
+    fn merge(&mut self, mut later: Self) {
+        self.settle();
+        later.settle();
         for (key, accs) in later.groups {
             match self.index.get(&key) {
                 Some(&i) => {
@@ -116,6 +157,7 @@ impl Evaluator<'_> {
             steps: grid,
             index: HashMap::new(),
             groups: Vec::new(),
+            sums: Vec::new(),
         };
         if let Expr::VectorSelector(vs) = unparen(&agg.expr) {
             let fold = self.run_vector_selector(vs, grid, SelectorValue::Sample, &make_fold)?;
@@ -147,7 +189,8 @@ impl Evaluator<'_> {
 
 /// The aggregated series, groups in first-seen order; `drops_name` when the
 /// inner function drops the metric name (kept until the end of the query).
-fn finish(fold: GroupFold<'_>, op: TokenId, grid: Grid, drops_name: bool) -> Vec<StepSeries> {
+fn finish(mut fold: GroupFold<'_>, op: TokenId, grid: Grid, drops_name: bool) -> Vec<StepSeries> {
+    fold.settle();
     fold.groups
         .into_iter()
         .filter_map(|(key, accs)| {
