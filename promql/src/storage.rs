@@ -168,10 +168,40 @@ pub trait Storage: Send + Sync {
 /// An in-memory [`Storage`]: series in a sorted map, samples in vectors.
 #[derive(Default, Debug, Clone)]
 pub struct MemStorage {
-    series: BTreeMap<Labels, Vec<FPoint>>,
+    series: BTreeMap<Labels, MemPoints>,
     /// Whether some series has a label name sorting before `__name__` (e.g.
     /// `A`); then series of one metric are not contiguous in the map.
     names_before_metric: bool,
+}
+
+/// One series' samples, time-ordered, with their time span kept beside the
+/// map key: `select` decides on a series without touching its samples, which
+/// are not in cache yet, and leaves that first touch to the reader (possibly
+/// another thread).
+#[derive(Default, Debug, Clone)]
+struct MemPoints {
+    /// Timestamp of the first sample (0 while empty).
+    first_t: i64,
+    /// Timestamp of the last sample (0 while empty).
+    last_t: i64,
+    points: Vec<FPoint>,
+}
+
+impl MemPoints {
+    /// The samples with `mint <= t <= maxt`. Most series lie wholly inside
+    /// or outside the queried range; the rest take two binary searches.
+    fn clip(&self, mint: i64, maxt: i64) -> &[FPoint] {
+        let pts = self.points.as_slice();
+        if pts.is_empty() || self.last_t < mint || self.first_t > maxt {
+            return &[];
+        }
+        if self.first_t >= mint && self.last_t <= maxt {
+            return pts;
+        }
+        let lo = pts.partition_point(|p| p.t < mint);
+        let hi = pts.partition_point(|p| p.t <= maxt);
+        pts.get(lo..hi).unwrap_or(&[])
+    }
 }
 
 impl MemStorage {
@@ -186,7 +216,8 @@ impl MemStorage {
         if labels.iter().next().is_some_and(|l| &*l.name < METRIC_NAME) {
             self.names_before_metric = true;
         }
-        let pts = self.series.entry(labels).or_default();
+        let series = self.series.entry(labels).or_default();
+        let pts = &mut series.points;
         match pts.last() {
             Some(last) if last.t < t_ms => pts.push(FPoint { t: t_ms, f }),
             None => pts.push(FPoint { t: t_ms, f }),
@@ -199,6 +230,8 @@ impl MemStorage {
                 Err(i) => pts.insert(i, FPoint { t: t_ms, f }),
             },
         }
+        series.first_t = pts.first().map_or(0, |p| p.t);
+        series.last_t = pts.last().map_or(0, |p| p.t);
     }
 
     /// Removes every series.
@@ -233,21 +266,6 @@ impl StorageSeries for MemSeries<'_> {
     }
 }
 
-/// The samples of `pts` (sorted by time) with `mint <= t <= maxt`. Most
-/// series lie wholly inside the queried range, and checking the two ends
-/// costs two independent loads where a binary search costs a chain of
-/// dependent cache misses (the series' samples are not in cache yet).
-fn clip(pts: &[FPoint], mint: i64, maxt: i64) -> &[FPoint] {
-    match (pts.first(), pts.last()) {
-        (Some(first), Some(last)) if first.t >= mint && last.t <= maxt => pts,
-        _ => {
-            let lo = pts.partition_point(|p| p.t < mint);
-            let hi = pts.partition_point(|p| p.t <= maxt);
-            pts.get(lo..hi).unwrap_or(&[])
-        }
-    }
-}
-
 impl Storage for MemStorage {
     fn select(
         &self,
@@ -263,7 +281,7 @@ impl Storage for MemStorage {
             .iter()
             .position(|m| m.op == MatchOp::Equal && m.name == METRIC_NAME && !m.value.is_empty())
             .filter(|_| !self.names_before_metric);
-        let candidates: Box<dyn Iterator<Item = (&Labels, &Vec<FPoint>)>> =
+        let candidates: Box<dyn Iterator<Item = (&Labels, &MemPoints)>> =
             match name.and_then(|i| matchers.get(i)) {
                 Some(m) => {
                     // `{__name__="v", ...}` sorts from `{__name__="v"}` up to,
@@ -285,7 +303,7 @@ impl Storage for MemStorage {
             if !rest.iter().all(|m| m.matches_labels(labels)) {
                 continue;
             }
-            let points = clip(pts, mint_ms, maxt_ms);
+            let points = pts.clip(mint_ms, maxt_ms);
             if !points.is_empty() {
                 out.push(Box::new(MemSeries { labels, points }));
             }
@@ -334,5 +352,8 @@ mod tests {
         assert_eq!(sel[1].floats_slice(), Some(&buf[..]));
         let whole = s.select(&m, 0, 100).unwrap();
         assert_eq!(whole[0].floats_slice().map(<[_]>::len), Some(3));
+        assert!(s.select(&m, 31, 100).unwrap().is_empty());
+        assert!(s.select(&m, 0, 9).unwrap().is_empty());
+        assert_eq!(s.select(&m, 30, 30).unwrap().len(), 2);
     }
 }
