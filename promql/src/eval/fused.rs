@@ -49,6 +49,15 @@ impl GroupFold<'_> {
         let Some(sums) = self.sums.get_mut(slot) else {
             return;
         };
+        // Points are at increasing grid times: as many points as steps between
+        // the first and the last means one run (the usual case).
+        if let (Some(first), Some(last)) = (points.first(), points.last()) {
+            let steps_spanned = (points.len() as i64 - 1).saturating_mul(steps.step);
+            if last.t.checked_sub(first.t) == Some(steps_spanned) {
+                sums.add_run(steps.index(first.t), points);
+                return;
+            }
+        }
         let mut rest = points;
         while let Some(first) = rest.first() {
             let run = 1 + rest

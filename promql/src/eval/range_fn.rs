@@ -79,12 +79,14 @@ impl RangeApply<'_> {
             if let Some(n) = window_samples.get_mut(i) {
                 *n += pts.len();
             }
-            ps.clear();
-            ps.extend(
-                self.params
-                    .iter()
-                    .map(|v| v.get(i).copied().unwrap_or(f64::NAN)),
-            );
+            if !self.params.is_empty() {
+                ps.clear();
+                ps.extend(
+                    self.params
+                        .iter()
+                        .map(|v| v.get(i).copied().unwrap_or(f64::NAN)),
+                );
+            }
             let rw = RangeWindow {
                 points: pts,
                 range_start_ms: start,

@@ -118,7 +118,7 @@ pub(crate) fn extrapolated_series(
     // One loop per case, so that the common ones carry no reset state.
     if !kind.is_counter() {
         batch.collect(grid, win, points, window_samples, |_, _| None);
-    } else if !points.windows(2).any(is_reset) {
+    } else if !any_reset(points) {
         // Resets are rare: usually one scan of the series shows there are
         // none, and every window adds the kernel's empty sum, `-0.0`.
         batch.collect(grid, win, points, window_samples, |_, _| Some(-0.0));
@@ -136,6 +136,17 @@ pub(crate) fn extrapolated_series(
         p.f = *f;
     }
     Some(out)
+}
+
+/// Whether any sample of the series is below its predecessor. Without an
+/// early exit the scan has no branch per sample (a series rarely has a reset,
+/// so it is read to the end anyway).
+fn any_reset(points: &[FPoint]) -> bool {
+    let later = points.get(1..).unwrap_or_default();
+    points
+        .iter()
+        .zip(later)
+        .fold(false, |any, (prev, cur)| any | (cur.f < prev.f))
 }
 
 /// Whether the second of two consecutive samples is below the first: a
