@@ -44,6 +44,12 @@ struct Fold<P> {
     empty: f64,
 }
 
+impl<P: Fn(f64, f64) -> f64 + Copy> Fold<P> {
+    fn new(pick: P, empty: f64) -> Self {
+        Fold { pick, empty }
+    }
+}
+
 impl RangeApply<'_> {
     /// Max or min per window; `scratch` is reused across calls.
     pub(super) fn sliding_extreme(
@@ -59,52 +65,20 @@ impl RangeApply<'_> {
         let (s, w) = (scratch, window_samples);
         match (e, has_nan) {
             (Extreme::Max, false) => {
-                let pick = |a: f64, b: f64| if b > a { b } else { a };
-                self.sliding(
-                    points,
-                    Fold {
-                        pick,
-                        empty: f64::NEG_INFINITY,
-                    },
-                    s,
-                    w,
-                )
+                let max = |a: f64, b: f64| if b > a { b } else { a };
+                self.sliding(points, Fold::new(max, f64::NEG_INFINITY), s, w)
             }
             (Extreme::Min, false) => {
-                let pick = |a: f64, b: f64| if b < a { b } else { a };
-                self.sliding(
-                    points,
-                    Fold {
-                        pick,
-                        empty: f64::INFINITY,
-                    },
-                    s,
-                    w,
-                )
+                let min = |a: f64, b: f64| if b < a { b } else { a };
+                self.sliding(points, Fold::new(min, f64::INFINITY), s, w)
             }
             (Extreme::Max, true) => {
-                let pick = |a, b| pick_nan_aware(a, b, |x, y| x > y);
-                self.sliding(
-                    points,
-                    Fold {
-                        pick,
-                        empty: f64::NAN,
-                    },
-                    s,
-                    w,
-                )
+                let max = |a, b| pick_nan_aware(a, b, |x, y| x > y);
+                self.sliding(points, Fold::new(max, f64::NAN), s, w)
             }
             (Extreme::Min, true) => {
-                let pick = |a, b| pick_nan_aware(a, b, |x, y| x < y);
-                self.sliding(
-                    points,
-                    Fold {
-                        pick,
-                        empty: f64::NAN,
-                    },
-                    s,
-                    w,
-                )
+                let min = |a, b| pick_nan_aware(a, b, |x, y| x < y);
+                self.sliding(points, Fold::new(min, f64::NAN), s, w)
             }
         }
     }
