@@ -82,8 +82,15 @@ fn sources() -> Vec<Source> {
 }
 
 /// Ingests the workload scrape by scrape, then cuts the head as the server's
-/// maintenance would after 4 hours: `[0, 2h)` becomes a block.
+/// maintenance would after 4 hours: `[0, 2h)` becomes a block. Runs on its
+/// own thread, as ingestion does in the server: with glibc's per-thread
+/// arenas, a query thread whose heap the ingestion had fragmented would
+/// measure the allocator's free-list upkeep rather than the query (2× here).
 fn build_db(dir: &std::path::Path) -> Db {
+    std::thread::scope(|s| s.spawn(|| ingest(dir)).join()).expect("ingest thread")
+}
+
+fn ingest(dir: &std::path::Path) -> Db {
     let db = Db::open(dir, Options::default()).expect("open");
     let mut sources = sources();
     for k in 0..HOURS * 3_600_000 / INTERVAL_MS {

@@ -9,7 +9,17 @@
 //! It never evaluates PromQL and never reaches into tsdb internals.
 
 use promlite_promql::{FPoint, Label as QLabel, Labels as QLabels, StorageError, StorageSeries};
-use promlite_tsdb::{Db, MatchOp, Matcher};
+use std::cell::Cell;
+
+use promlite_tsdb::{Db, DecodeBuffers, MatchOp, Matcher};
+
+thread_local! {
+    /// Decode buffers reused by every series this thread reads: the engine
+    /// reads thousands of short series per query, and allocating columns
+    /// (and decoding a block's shared timestamps) per series would cost as
+    /// much as the samples. The tsdb keeps them small between queries.
+    static DECODE_BUFFERS: Cell<DecodeBuffers> = Cell::new(DecodeBuffers::default());
+}
 
 /// The engine's view of a [`Db`]: each `select` opens a querier over the
 /// requested time range.
@@ -64,13 +74,16 @@ impl StorageSeries for TsdbSeries {
     }
 
     fn read_floats(&self, out: &mut Vec<FPoint>) -> Result<(), StorageError> {
-        let mut it = self.series.iter();
+        let mut it = self.series.iter_with(DECODE_BUFFERS.take());
         // The querier's iterator yields only samples within the range given
         // to `select` (the querier's range): no filtering here.
         it.for_each_sample(|t, f| out.push(FPoint { t, f }));
-        it.err()
+        let res = it
+            .err()
             .cloned()
-            .map_or(Ok(()), |e| Err(StorageError::new(e)))
+            .map_or(Ok(()), |e| Err(StorageError::new(e)));
+        DECODE_BUFFERS.set(it.into_buffers());
+        res
     }
 }
 

@@ -21,6 +21,7 @@
 //! and seeks in it by binary search. Remote read gets them re-encoded as XOR
 //! chunks ([`Series::chunks`]), the only float encoding Prometheus reads.
 
+mod decode;
 mod lookup;
 mod select;
 
@@ -28,12 +29,15 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::block::{self, Block, BlockChunk};
-use crate::chunkenc::{cold_decode, ChunkError, CodecError, Encoding, XorChunk, XorIterator};
+use crate::block::{Block, BlockChunk};
+use crate::chunkenc::{ChunkError, CodecError, Encoding, XorChunk, XorIterator};
 use crate::head::{ChunkSnap, Head, SnapBytes};
 use crate::labels::{Labels, Symbol};
 
+pub use decode::DecodeBuffers;
 pub use lookup::Limited;
+
+use decode::{decode_chunk, SharedColumn};
 
 /// A read view of the database over `[mint, maxt]` (ms, both inclusive).
 /// Obtain one from [`Db::querier`](crate::Db::querier).
@@ -164,6 +168,13 @@ impl Series {
     /// An iterator over the samples in the querier's range, by increasing
     /// timestamp, each timestamp once.
     pub fn iter(&self) -> SeriesIter<'_> {
+        self.iter_with(DecodeBuffers::default())
+    }
+
+    /// [`iter`](Self::iter) decoding into `bufs`' allocations, for a reader
+    /// going through many series: get them back with
+    /// [`SeriesIter::into_buffers`] and pass them to the next series.
+    pub fn iter_with(&self, bufs: DecodeBuffers) -> SeriesIter<'_> {
         let mode = if self.overlapping {
             let (samples, err) = merge(self.chunks.as_slice(), self.mint, self.maxt);
             Mode::Merged {
@@ -176,13 +187,12 @@ impl Series {
                 chunks: self.chunks.as_slice(),
                 next: 0,
                 cursor: Cursor::Idle,
-                ts: Vec::new(),
-                vs: Vec::new(),
                 err: None,
             }
         };
         SeriesIter {
             mode,
+            bufs,
             mint: self.mint,
             maxt: self.maxt,
         }
@@ -205,6 +215,7 @@ impl Series {
             return out;
         }
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        let mut shared = SharedColumn::default();
         let mut samples = Vec::new();
         for c in self.chunks.as_slice() {
             if chunk_encoding(c) == Encoding::Xor {
@@ -217,7 +228,7 @@ impl Series {
             }
             ts.clear();
             vs.clear();
-            if let Err(e) = decode_chunk(c, &mut ts, &mut vs) {
+            if let Err(e) = decode_chunk(c, &mut ts, &mut vs, &mut shared) {
                 tracing::error!(series = %self.labels, error = %e, "corrupt chunk in remote-read");
                 continue;
             }
@@ -260,32 +271,6 @@ fn chunk_encoding(c: &ChunkSnap) -> Encoding {
     }
 }
 
-/// Appends all samples of one chunk, of any float encoding, to `ts`/`vs`.
-fn decode_chunk(c: &ChunkSnap, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<(), SampleError> {
-    match chunk_encoding(c) {
-        Encoding::Xor => {
-            let mut it = XorIterator::new(c.bytes.as_slice());
-            while it.next() {
-                let (t, v) = it.at();
-                ts.push(t);
-                vs.push(v);
-            }
-            it.err().map_or(Ok(()), |e| Err(e.clone().into()))
-        }
-        Encoding::Cold => {
-            cold_decode(c.bytes.as_slice(), ts, vs).map_err(|e| SampleError::Cold(Arc::new(e)))
-        }
-        Encoding::ColdShared => match &c.bytes {
-            SnapBytes::Shared { values, timestamps } => {
-                block::decode_shared(values.data(), timestamps.data(), ts, vs)
-                    .map_err(|e| SampleError::Cold(Arc::new(e)))
-            }
-            _ => Err(SampleError::Unsupported(Encoding::ColdShared)),
-        },
-        other => Err(SampleError::Unsupported(other)),
-    }
-}
-
 /// Why a series' samples could not all be read.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -307,12 +292,13 @@ fn merge(chunks: &[ChunkSnap], mint: i64, maxt: i64) -> (Vec<(i64, f64)>, Option
     let mut all: Vec<(i64, usize, f64)> = Vec::new();
     let mut err = None;
     let (mut ts, mut vs) = (Vec::new(), Vec::new());
+    let mut shared = SharedColumn::default();
     for (i, c) in chunks.iter().enumerate() {
         let priority = if c.out_of_order { chunks.len() + i } else { i };
         ts.clear();
         vs.clear();
         // A chunk failing midway keeps the samples before the failure (XOR).
-        if let Err(e) = decode_chunk(c, &mut ts, &mut vs) {
+        if let Err(e) = decode_chunk(c, &mut ts, &mut vs, &mut shared) {
             err.get_or_insert(e);
         }
         all.extend(
@@ -342,9 +328,6 @@ enum Mode<'a> {
         chunks: &'a [ChunkSnap],
         next: usize,
         cursor: Cursor<'a>,
-        /// Decoded cold run, reused for each cold chunk.
-        ts: Vec<i64>,
-        vs: Vec<f64>,
         err: Option<SampleError>,
     },
     Merged {
@@ -358,11 +341,18 @@ enum Mode<'a> {
 /// If stored bytes are corrupt, iteration stops early and [`SeriesIter::err`] says why.
 pub struct SeriesIter<'a> {
     mode: Mode<'a>,
+    /// The decoded cold run (reused for each cold chunk) and decode scratch.
+    bufs: DecodeBuffers,
     mint: i64,
     maxt: i64,
 }
 
 impl SeriesIter<'_> {
+    /// The iterator's decode buffers, for the next series' [`Series::iter_with`].
+    pub fn into_buffers(self) -> DecodeBuffers {
+        self.bufs.trimmed()
+    }
+
     /// Why iteration stopped before the end of the data, if it did.
     pub fn err(&self) -> Option<&SampleError> {
         match &self.mode {
@@ -380,11 +370,10 @@ impl SeriesIter<'_> {
                 chunks,
                 next,
                 cursor,
-                ts,
-                vs,
                 ..
             } = &mut self.mode
             {
+                let DecodeBuffers { ts, vs, .. } = &mut self.bufs;
                 if let Cursor::Xor(it) = cursor {
                     while it.next() {
                         let (t, v) = it.at();
@@ -430,11 +419,12 @@ impl SeriesIter<'_> {
         match &mut self.mode {
             Mode::Chunks {
                 cursor: Cursor::Cold(pos),
-                ts,
                 ..
             } => {
                 // Timestamps in a run are sorted: jump instead of stepping.
-                *pos += ts
+                *pos += self
+                    .bufs
+                    .ts
                     .get(*pos..)
                     .map_or(0, |rest| rest.partition_point(|x| *x < t));
             }
@@ -459,13 +449,12 @@ impl Iterator for SeriesIter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<(i64, f64)> {
+        let DecodeBuffers { ts, vs, shared } = &mut self.bufs;
         match &mut self.mode {
             Mode::Chunks {
                 chunks,
                 next,
                 cursor,
-                ts,
-                vs,
                 err,
             } => loop {
                 let sample = match cursor {
@@ -514,7 +503,7 @@ impl Iterator for SeriesIter<'_> {
                         ts.clear();
                         vs.clear();
                         *cursor = Cursor::Idle;
-                        if let Err(e) = decode_chunk(c, ts, vs) {
+                        if let Err(e) = decode_chunk(c, ts, vs, shared) {
                             *err = Some(e);
                             return None;
                         }

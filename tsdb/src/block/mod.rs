@@ -31,4 +31,5 @@ pub use meta::{BlockDesc, BlockMeta, BlockStats, CompactionMeta, META_FILE, META
 pub use reader::{open_blocks, Block, BlockChunk, BlockSeries};
 pub use retention::{apply as apply_retention, expired as expired_blocks, RetentionPolicy};
 pub(crate) use shared::decode as decode_shared;
+pub(crate) use shared::split as split_shared;
 pub use writer::{write_block, write_block_with, ChunkData};
