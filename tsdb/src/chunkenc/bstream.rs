@@ -211,7 +211,7 @@ impl<'a> BitReader<'a> {
         if n == 0 {
             return Ok(0);
         }
-        if n > 32 {
+        if n > PEEK_BITS {
             if n > 64 {
                 return Err(ChunkError::Truncated {
                     bit: self.position_bits(),
@@ -221,6 +221,9 @@ impl<'a> BitReader<'a> {
             let lo = self.read_bits(32)?;
             return Ok((hi << 32) | lo);
         }
+        // Up to `PEEK_BITS` in one peek: the XOR values of noisy gauges and
+        // counters have 40-57 significant bits, and two reads per sample
+        // showed as ~8% of a query's decoding.
         let v = self.peek() >> (64 - n);
         self.skip(n)?;
         Ok(v)
