@@ -15,7 +15,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::value::{FPoint, Labels, METRIC_NAME};
+use crate::value::{is_stale_nan, FPoint, Labels, METRIC_NAME};
 
 /// How a [`Matcher`] compares a label value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -149,6 +149,15 @@ pub trait StorageSeries: Send {
     fn floats_slice(&self) -> Option<&[FPoint]> {
         None
     }
+
+    /// The samples [`StorageSeries::floats_slice`] lends, when the
+    /// implementation knows that none of them is a stale marker. It spares the
+    /// engine a scan for markers, which for in-memory series is the first (and
+    /// memory-bound) touch of every sample. The default, `None`, means "not
+    /// known"; the engine then looks for markers itself.
+    fn floats_slice_without_stale(&self) -> Option<&[FPoint]> {
+        None
+    }
 }
 
 /// What the engine queries. Implementations are shared across threads.
@@ -184,6 +193,9 @@ struct MemPoints {
     first_t: i64,
     /// Timestamp of the last sample (0 while empty).
     last_t: i64,
+    /// How many of `points` are stale markers, kept exact by `add`, so a
+    /// series without any is lent without the engine scanning it.
+    stale: usize,
     points: Vec<FPoint>,
 }
 
@@ -218,18 +230,22 @@ impl MemStorage {
         }
         let series = self.series.entry(labels).or_default();
         let pts = &mut series.points;
+        let stale = usize::from(is_stale_nan(f));
         match pts.last() {
             Some(last) if last.t < t_ms => pts.push(FPoint { t: t_ms, f }),
             None => pts.push(FPoint { t: t_ms, f }),
             Some(_) => match pts.binary_search_by_key(&t_ms, |p| p.t) {
                 Ok(i) => {
                     if let Some(p) = pts.get_mut(i) {
+                        // The replaced sample's marker no longer counts.
+                        series.stale -= usize::from(is_stale_nan(p.f));
                         p.f = f;
                     }
                 }
                 Err(i) => pts.insert(i, FPoint { t: t_ms, f }),
             },
         }
+        series.stale += stale;
         series.first_t = pts.first().map_or(0, |p| p.t);
         series.last_t = pts.last().map_or(0, |p| p.t);
     }
@@ -249,6 +265,8 @@ impl MemStorage {
 struct MemSeries<'a> {
     labels: &'a Labels,
     points: &'a [FPoint],
+    /// Whether the whole series (so possibly `points`) holds a stale marker.
+    may_hold_stale: bool,
 }
 
 impl StorageSeries for MemSeries<'_> {
@@ -263,6 +281,10 @@ impl StorageSeries for MemSeries<'_> {
 
     fn floats_slice(&self) -> Option<&[FPoint]> {
         Some(self.points)
+    }
+
+    fn floats_slice_without_stale(&self) -> Option<&[FPoint]> {
+        (!self.may_hold_stale).then_some(self.points)
     }
 }
 
@@ -305,7 +327,11 @@ impl Storage for MemStorage {
             }
             let points = pts.clip(mint_ms, maxt_ms);
             if !points.is_empty() {
-                out.push(Box::new(MemSeries { labels, points }));
+                out.push(Box::new(MemSeries {
+                    labels,
+                    points,
+                    may_hold_stale: pts.stale != 0,
+                }));
             }
         }
         Ok(out)
@@ -324,6 +350,33 @@ mod tests {
         let ne = Matcher::new(MatchOp::NotEqual, "x", "1").unwrap();
         assert!(ne.matches_labels(&Labels::from_pairs([("job", "a")])));
         assert!(Matcher::new(MatchOp::Regex, "a", "(").is_err());
+    }
+
+    #[test]
+    fn mem_storage_knows_exactly_which_series_hold_stale_markers() {
+        let stale = f64::from_bits(crate::value::STALE_NAN_BITS);
+        let l = Labels::from_pairs([("__name__", "a")]);
+        let mut s = MemStorage::new();
+        let lends_unscanned = |s: &MemStorage| {
+            let m = [Matcher::new(MatchOp::Equal, METRIC_NAME, "a").unwrap()];
+            s.select(&m, 0, 100).unwrap()[0]
+                .floats_slice_without_stale()
+                .is_some()
+        };
+        s.add(l.clone(), 10, 1.0);
+        s.add(l.clone(), 20, 2.0);
+        assert!(lends_unscanned(&s));
+        s.add(l.clone(), 15, stale); // inserted
+        assert!(!lends_unscanned(&s));
+        s.add(l.clone(), 15, 1.5); // marker replaced by a value
+        assert!(lends_unscanned(&s));
+        s.add(l.clone(), 20, stale); // value replaced by a marker
+        s.add(l.clone(), 20, stale); // and again: still one marker
+        assert!(!lends_unscanned(&s));
+        s.add(l.clone(), 20, 2.0);
+        assert!(lends_unscanned(&s));
+        s.add(l.clone(), 30, stale); // appended
+        assert!(!lends_unscanned(&s));
     }
 
     #[test]

@@ -147,6 +147,16 @@ pub(crate) fn range_samples<'b>(
     max_samples: usize,
 ) -> Result<(&'b [FPoint], u64), QueryError> {
     buf.clear();
+    if let Some(lent) = s.floats_slice_without_stale() {
+        // Storage vouches for no markers: the samples are first touched by
+        // the caller's window pass, not by a scan here.
+        if lent.len() > max_samples {
+            return Err(QueryError::TooManySamples {
+                stage: "query execution",
+            });
+        }
+        return Ok((lent, lent.len() as u64));
+    }
     let (points, read): (&[FPoint], usize) = match s.floats_slice() {
         Some(lent) if !lent.iter().any(|p| is_stale_nan(p.f)) => (lent, lent.len()),
         Some(lent) => {
