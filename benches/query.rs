@@ -24,58 +24,31 @@ use promlite::storage::TsdbStorage;
 use promlite_promql::{Engine, EngineOptions, FPoint, MatchOp, Matcher, Storage, Value};
 use promlite_tsdb::{Db, Labels, Options};
 
-const SERIES: usize = 10_000;
-const HOURS: i64 = 4;
-const INTERVAL_MS: i64 = 60_000;
-const BUCKETS: [&str; 10] = [
-    "0.005", "0.01", "0.05", "0.1", "0.5", "1", "5", "10", "50", "+Inf",
-];
+#[path = "../promql/benches/support/workload.rs"]
+mod workload;
 
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
+use workload::{Source, HOURS, INTERVAL_MS, SAMPLES, SERIES};
 
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// One series index's three series and the state of their values.
-struct Source {
+/// Series index `i`'s sources with tsdb label sets.
+struct TsdbSource {
     m: Labels,
     g: Labels,
     h: Labels,
-    bucket_share: f64,
-    counter: f64,
-    bucket: f64,
-    rng: Rng,
+    values: Source,
 }
 
-fn sources() -> Vec<Source> {
+fn sources() -> Vec<TsdbSource> {
+    let labels = |pairs: &workload::Pairs| {
+        Labels::from_pairs(pairs.iter().map(|(n, v)| (*n, v.as_str()))).expect("labels")
+    };
     (0..SERIES)
         .map(|i| {
-            let labels = |pairs: &[(&str, String)]| {
-                Labels::from_pairs(pairs.iter().map(|(n, v)| (*n, v.as_str()))).expect("labels")
-            };
-            Source {
-                m: labels(&[
-                    ("__name__", "m".into()),
-                    ("x", (i % 10).to_string()),
-                    ("i", i.to_string()),
-                ]),
-                g: labels(&[("__name__", "g".into()), ("i", i.to_string())]),
-                h: labels(&[
-                    ("__name__", "h_bucket".into()),
-                    ("i", (i / BUCKETS.len()).to_string()),
-                    ("le", BUCKETS[i % BUCKETS.len()].to_string()),
-                ]),
-                bucket_share: (i % BUCKETS.len() + 1) as f64,
-                counter: 0.0,
-                bucket: 0.0,
-                rng: Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0x2545_f491)),
+            let values = Source::new(i);
+            TsdbSource {
+                m: labels(&values.m),
+                g: labels(&values.g),
+                h: labels(&values.h),
+                values,
             }
         })
         .collect()
@@ -93,16 +66,14 @@ fn build_db(dir: &std::path::Path) -> Db {
 fn ingest(dir: &std::path::Path) -> Db {
     let db = Db::open(dir, Options::default()).expect("open");
     let mut sources = sources();
-    for k in 0..HOURS * 3_600_000 / INTERVAL_MS {
+    for k in 0..SAMPLES {
         let t = k * INTERVAL_MS;
         let mut app = db.appender();
         for s in &mut sources {
-            s.counter += s.rng.next() * 10.0;
-            s.bucket += s.bucket_share;
-            let gauge = s.rng.next() * 100.0;
-            app.append(&s.m, t, s.counter).expect("append");
+            let (counter, gauge, bucket) = s.values.next_values();
+            app.append(&s.m, t, counter).expect("append");
             app.append(&s.g, t, gauge).expect("append");
-            app.append(&s.h, t, s.bucket).expect("append");
+            app.append(&s.h, t, bucket).expect("append");
         }
         app.commit().expect("commit");
     }

@@ -11,52 +11,26 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use promlite_promql::{Engine, EngineOptions, Labels, MemStorage};
 
-const SERIES: usize = 10_000;
-const HOURS: i64 = 4;
-const INTERVAL_MS: i64 = 60_000;
-const BUCKETS: [&str; 10] = [
-    "0.005", "0.01", "0.05", "0.1", "0.5", "1", "5", "10", "50", "+Inf",
-];
+#[path = "support/workload.rs"]
+mod workload;
 
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+use workload::{Source, HOURS, INTERVAL_MS, SAMPLES, SERIES};
 
 fn build_storage() -> MemStorage {
     let mut s = MemStorage::new();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let samples = HOURS * 3_600_000 / INTERVAL_MS;
     for i in 0..SERIES {
-        let m = Labels::from_pairs([
-            ("__name__", "m".to_string()),
-            ("x", (i % 10).to_string()),
-            ("i", i.to_string()),
-        ]);
-        let g = Labels::from_pairs([("__name__", "g".to_string()), ("i", i.to_string())]);
-        let hist = i / BUCKETS.len();
-        let le = BUCKETS[i % BUCKETS.len()];
-        let h = Labels::from_pairs([
-            ("__name__", "h_bucket".to_string()),
-            ("i", hist.to_string()),
-            ("le", le.to_string()),
-        ]);
-        let bucket_share = (i % BUCKETS.len() + 1) as f64;
-        let (mut c, mut hc) = (0.0, 0.0);
-        for k in 0..samples {
+        let mut src = Source::new(i);
+        let (m, g, h) = (
+            Labels::from_pairs(src.m.clone()),
+            Labels::from_pairs(src.g.clone()),
+            Labels::from_pairs(src.h.clone()),
+        );
+        for k in 0..SAMPLES {
             let t = k * INTERVAL_MS;
-            c += rng.next() * 10.0;
-            hc += bucket_share;
-            s.add(m.clone(), t, c);
-            s.add(g.clone(), t, rng.next() * 100.0);
-            s.add(h.clone(), t, hc);
+            let (counter, gauge, bucket) = src.next_values();
+            s.add(m.clone(), t, counter);
+            s.add(g.clone(), t, gauge);
+            s.add(h.clone(), t, bucket);
         }
     }
     s
