@@ -17,7 +17,7 @@
 //! and nothing enables FMA contraction.
 
 use super::range_fn::output_capacity;
-use super::selectors::{Slider, Windows};
+use super::selectors::Windows;
 use super::Grid;
 use crate::functions::rate::{self, Kind, WindowShape};
 use crate::value::FPoint;
@@ -63,7 +63,7 @@ impl<'s> Columns<'s> {
 
     /// Stores window `k` (below the `windows` the columns were made for); the
     /// range is passed to pass 2 on its own.
-    #[inline(always)]
+    #[cfg(test)]
     fn set(&mut self, k: usize, w: WindowShape) {
         self.to_start_ms[k] = w.to_start_ms;
         self.to_end_ms[k] = w.to_end_ms;
@@ -109,44 +109,68 @@ pub(crate) fn extrapolated_series(
     if !fits_plain_arithmetic(grid, win, points) {
         return None;
     }
-    let mut batch = Batch {
-        out: Vec::with_capacity(output_capacity(grid, points.len(), win.range)),
-        // One window per step at most (with `@`, every step sees the same
-        // window); the scratch buffer grows to that once and is reused.
-        cols: Columns::new(scratch, grid.len()),
+    // Without `@`, every window of two or more samples holds a sample
+    // within `range` of its step, so `output_capacity` bounds the windows
+    // pass 1 stores; with `@`, every step sees the same window.
+    let capacity = match win.at {
+        Some(_) => grid.len(),
+        None => output_capacity(grid, points.len(), win.range),
     };
+    let mut out = vec![FPoint { t: 0, f: 0.0 }; capacity];
+    // One window per step at most (with `@`, every step sees the same
+    // window); the scratch buffer grows to that once and is reused.
+    let mut cols = Columns::new(scratch, grid.len());
     // One loop per case, so that the common ones carry no reset state.
-    if !kind.is_counter() {
-        batch.collect(grid, win, points, window_samples, |_, _| None);
-    } else if !any_reset(points) {
-        // Resets are rare: usually one scan of the series shows there are
-        // none, and every window adds the kernel's empty sum, `-0.0`.
-        batch.collect(grid, win, points, window_samples, |_, _| Some(-0.0));
+    let n = if !kind.is_counter() {
+        collect::<false>(
+            grid,
+            win,
+            points,
+            window_samples,
+            &mut cols,
+            &mut out,
+            |_, _| None,
+        )
+        .0
     } else {
-        let mut resets = Resets::default();
-        batch.collect(grid, win, points, window_samples, |lo, hi| {
-            Some(resets.correction(points, lo, hi))
-        });
-    }
+        // Resets are rare: pass 1 notes whether any sample it admits to a
+        // window is below the one before while assuming there are none
+        // (every window adds the kernel's empty sum, `-0.0`), and only then
+        // runs again with the in-order reset sums, counting nothing twice.
+        let (n, saw_reset) = collect::<true>(
+            grid,
+            win,
+            points,
+            window_samples,
+            &mut cols,
+            &mut out,
+            |_, _| Some(-0.0),
+        );
+        if saw_reset {
+            let mut resets = Resets::default();
+            let mut recount = vec![0; grid.len()];
+            collect::<false>(
+                grid,
+                win,
+                points,
+                &mut recount,
+                &mut cols,
+                &mut out,
+                |lo, hi| Some(resets.correction(points, lo, hi)),
+            )
+            .0
+        } else {
+            n
+        }
+    };
     // Every window spans exactly the range: one division per series.
     let range_seconds = win.range as f64 / 1000.0;
-    let Batch { mut out, mut cols } = batch;
-    extrapolate_columns(kind, &mut cols, out.len(), range_seconds);
+    extrapolate_columns(kind, &mut cols, n, range_seconds);
+    out.truncate(n);
     for (p, f) in out.iter_mut().zip(cols.result.iter()) {
         p.f = *f;
     }
     Some(out)
-}
-
-/// Whether any sample of the series is below its predecessor. Without an
-/// early exit the scan has no branch per sample (a series rarely has a reset,
-/// so it is read to the end anyway).
-fn any_reset(points: &[FPoint]) -> bool {
-    let later = points.get(1..).unwrap_or_default();
-    points
-        .iter()
-        .zip(later)
-        .fold(false, |any, (prev, cur)| any | (cur.f < prev.f))
 }
 
 /// Whether the second of two consecutive samples is below the first: a
@@ -196,63 +220,83 @@ impl Resets {
     }
 }
 
-/// Pass 1's output: a point per window of two or more samples (value still
-/// to compute) and the window's extrapolation inputs.
-struct Batch<'s> {
-    out: Vec<FPoint>,
-    cols: Columns<'s>,
-}
-
-impl Batch<'_> {
-    /// Pass 1: slides the windows over `points`, counts their samples into
-    /// `window_samples` (one entry per step) and stores each window of two
-    /// or more samples; `correction(lo, hi)` is what the kernel adds to the
-    /// increase of `points[lo..hi]` (`None`: nothing, as for gauges).
-    #[inline(always)]
-    fn collect(
-        &mut self,
-        grid: Grid,
-        win: &Windows,
-        points: &[FPoint],
-        window_samples: &mut [usize],
-        mut correction: impl FnMut(usize, usize) -> Option<f64>,
-    ) {
-        let mut slider = Slider::default();
-        let mut t = grid.start;
-        for samples in window_samples.iter_mut() {
-            let step_t = t;
-            t += grid.step;
-            let end = win.at.unwrap_or(step_t) - win.offset;
-            let start = end - win.range;
-            let (lo, hi) = slider.bounds(points, start, end);
-            *samples += hi.saturating_sub(lo);
-            if hi < lo + 2 {
-                continue;
-            }
-            let (Some(first), Some(last)) = (points.get(lo), points.get(hi - 1)) else {
-                continue;
-            };
-            let mut result = last.f - first.f;
-            if let Some(c) = correction(lo, hi) {
-                result += c;
-            }
-            self.cols.set(
-                self.out.len(),
-                WindowShape {
-                    to_start_ms: (first.t - start) as f64,
-                    to_end_ms: (end - last.t) as f64,
-                    sampled_ms: (last.t - first.t) as f64,
-                    // A slice length never exceeds `isize::MAX`: the cast is
-                    // exact, and cheaper than converting an unsigned value.
-                    intervals: (hi - lo - 1) as i64 as f64,
-                    first: first.f,
-                    result,
-                    range_seconds: 0.0,
-                },
-            );
-            self.out.push(FPoint { t: step_t, f: 0.0 });
+/// Pass 1: slides the windows over `points`, counts their samples into
+/// `window_samples` (one entry per step) and stores each window of two or
+/// more samples: its step time into `out`, its extrapolation inputs into
+/// `cols`; `correction(lo, hi)` is what the kernel adds to the increase of
+/// `points[lo..hi]` (`None`: nothing, as for gauges). Returns how many
+/// windows were stored and, with `TRACK_RESETS`, whether a sample admitted
+/// to a window is below the sample admitted before it (every pair of
+/// consecutive samples in one window is compared).
+///
+/// Written with local indices and slices rather than `push` and `self`
+/// fields, so the column pointers and the window count stay in registers.
+#[inline(always)]
+fn collect<const TRACK_RESETS: bool>(
+    grid: Grid,
+    win: &Windows,
+    points: &[FPoint],
+    window_samples: &mut [usize],
+    cols: &mut Columns<'_>,
+    out: &mut [FPoint],
+    mut correction: impl FnMut(usize, usize) -> Option<f64>,
+) -> (usize, bool) {
+    let Columns {
+        to_start_ms,
+        to_end_ms,
+        sampled_ms,
+        intervals,
+        first: first_col,
+        result: result_col,
+    } = cols;
+    let (mut lo, mut hi, mut n) = (0usize, 0usize, 0usize);
+    let mut saw_reset = false;
+    // NaN: the first sample admitted is compared with nothing.
+    let mut prev_f = f64::NAN;
+    let mut t = grid.start;
+    for samples in window_samples.iter_mut() {
+        let step_t = t;
+        t += grid.step;
+        let end = win.at.unwrap_or(step_t) - win.offset;
+        let start = end - win.range;
+        while points.get(lo).is_some_and(|p| p.t <= start) {
+            lo += 1;
         }
+        hi = hi.max(lo);
+        while let Some(p) = points.get(hi).filter(|p| p.t <= end) {
+            if TRACK_RESETS {
+                // After a jump of `hi` this compares samples that are not
+                // consecutive: at worst a needless second pass.
+                saw_reset |= p.f < prev_f;
+                prev_f = p.f;
+            }
+            hi += 1;
+        }
+        *samples += hi - lo;
+        if hi < lo + 2 {
+            continue;
+        }
+        let (Some(first), Some(last)) = (points.get(lo), points.get(hi - 1)) else {
+            continue;
+        };
+        let mut result = last.f - first.f;
+        if let Some(c) = correction(lo, hi) {
+            result += c;
+        }
+        // `out` and the columns have room for every window stored (see
+        // `output_capacity`); a window beyond it would be a bug, stopped here.
+        out[n].t = step_t;
+        to_start_ms[n] = (first.t - start) as f64;
+        to_end_ms[n] = (end - last.t) as f64;
+        sampled_ms[n] = (last.t - first.t) as f64;
+        // A slice length never exceeds `isize::MAX`: the cast is exact, and
+        // cheaper than converting an unsigned value.
+        intervals[n] = (hi - lo - 1) as i64 as f64;
+        first_col[n] = first.f;
+        result_col[n] = result;
+        n += 1;
     }
+    (n, saw_reset)
 }
 
 /// Pass 2: the extrapolation of the first `n` windows, into `result`; the
