@@ -135,6 +135,19 @@ impl Block {
     /// One series chunk by ref, with the timestamp chunk it shares if it is a
     /// `ColdShared` chunk.
     pub fn series_chunk(&self, meta: &ChunkMeta) -> Result<BlockChunk, BlockError> {
+        self.series_chunk_cached(meta, &mut None)
+    }
+
+    /// [`Block::series_chunk`], reusing `last_ts`, the shared timestamp
+    /// column read (and checksum-verified) for an earlier chunk of the same
+    /// call, when this chunk refers to the same one: all series of a block
+    /// share a few timestamp columns, and re-reading one per series cost a
+    /// second CRC pass per chunk. Every chunk is still verified once.
+    fn series_chunk_cached(
+        &self,
+        meta: &ChunkMeta,
+        last_ts: &mut Option<(ChunkRef, ChunkBytes)>,
+    ) -> Result<BlockChunk, BlockError> {
         let bytes = self.chunks.chunk(meta.chunk_ref)?;
         let timestamps = match bytes.encoding() {
             Encoding::ColdShared => {
@@ -142,7 +155,14 @@ impl Block {
                     encoding: Encoding::ColdShared,
                     source: Some(e),
                 })?;
-                Some(self.chunks.chunk(r)?)
+                match last_ts {
+                    Some((last, ts)) if *last == r => Some(ts.clone()),
+                    _ => {
+                        let ts = self.chunks.chunk(r)?;
+                        *last_ts = Some((r, ts.clone()));
+                        Some(ts)
+                    }
+                }
             }
             _ => None,
         };
@@ -162,25 +182,60 @@ impl Block {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<BlockSeries>, BlockError> {
+        let mut out = Vec::new();
+        let mut chunks = Vec::new();
+        self.select_with(
+            matchers,
+            mint,
+            maxt,
+            &mut chunks,
+            |c| c,
+            |labels, chunks| {
+                out.push(BlockSeries {
+                    labels,
+                    chunks: std::mem::take(chunks),
+                });
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// [`Block::select`] without a vector per series: each selected series'
+    /// chunks are appended to `chunks` (through `map`), then `each` is called
+    /// with its labels and the whole of `chunks`, the series' own chunks being
+    /// those appended since the previous call (`each` may drain them). A query
+    /// reads thousands of series of one or two chunks each, where the per-series
+    /// allocation showed in profiles.
+    pub(crate) fn select_with<T>(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        chunks: &mut Vec<T>,
+        map: impl Fn(BlockChunk) -> T,
+        mut each: impl FnMut(Labels, &mut Vec<T>),
+    ) -> Result<(), BlockError> {
         if !self.meta.overlaps(mint, maxt) {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let ids = postings_for_matchers(&self.index, matchers)?;
-        let mut out = Vec::new();
         let mut metas: Vec<ChunkMeta> = Vec::new();
+        let mut last_ts = None;
         // Ids are assigned in label order, so ascending ids give sorted series.
         for id in &ids {
             let labels = self.index.series(id, &mut metas)?;
-            let chunks = metas
+            let start = chunks.len();
+            for c in metas
                 .iter()
                 .filter(|c| c.max_time >= mint && c.min_time <= maxt)
-                .map(|c| self.series_chunk(c))
-                .collect::<Result<Vec<_>, BlockError>>()?;
-            if !chunks.is_empty() {
-                out.push(BlockSeries { labels, chunks });
+            {
+                chunks.push(map(self.series_chunk_cached(c, &mut last_ts)?));
+            }
+            if chunks.len() > start {
+                each(labels, chunks);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Label names of the series matching `matchers` (all names if empty), sorted.

@@ -43,22 +43,26 @@ impl Querier {
             sources.push(self.head_source(refs.iter()));
         }
         for b in &self.blocks() {
-            let selected = b
-                .select(matchers, self.mint, self.maxt)
-                .map_err(|e| Error::Block {
-                    path: b.dir(),
-                    source: Box::new(e),
-                })?;
             let mut src = Source {
-                series: Vec::with_capacity(selected.len()),
+                series: Vec::new(),
                 chunks: Vec::new(),
             };
-            for s in selected {
-                let start = src.chunks.len();
-                src.chunks
-                    .extend(s.chunks.into_iter().map(|c| Some(block_snap(c))));
-                src.series.push((s.labels, start..src.chunks.len()));
-            }
+            let mut start = 0;
+            b.select_with(
+                matchers,
+                self.mint,
+                self.maxt,
+                &mut src.chunks,
+                |c| Some(block_snap(c)),
+                |labels, chunks| {
+                    src.series.push((labels, start..chunks.len()));
+                    start = chunks.len();
+                },
+            )
+            .map_err(|e| Error::Block {
+                path: b.dir(),
+                source: Box::new(e),
+            })?;
             // Block ids follow label order; checked, as sorting is what the merge relies on.
             if !src
                 .series
