@@ -21,13 +21,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use promlite::storage::TsdbStorage;
-use promlite_promql::{Engine, EngineOptions, FPoint, MatchOp, Matcher, Storage, Value};
+use promlite_promql::{Engine, EngineOptions, FPoint, MatchOp, Matcher, Storage};
 use promlite_tsdb::{Db, Labels, Options};
 
 #[path = "../promql/benches/support/workload.rs"]
 mod workload;
 
-use workload::{Source, HOURS, INTERVAL_MS, SAMPLES, SERIES};
+use workload::{Source, END_MS, INTERVAL_MS, SAMPLES, SERIES};
 
 /// Series index `i`'s sources with tsdb label sets.
 struct TsdbSource {
@@ -109,30 +109,11 @@ fn bench(c: &mut Criterion) {
     eprintln!("built the database in {:?}", started.elapsed());
     let storage = TsdbStorage::new(db);
     let engine = Engine::new(EngineOptions::default());
-    let end = HOURS * 3_600_000;
+    let end = END_MS;
 
     let mut group = c.benchmark_group("query_tsdb_10k_series_4h_step_60s");
     group.sample_size(10);
-    for (name, query) in [
-        ("sum_by_rate", "sum by (x) (rate(m[5m]))"),
-        (
-            "histogram_quantile",
-            "histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m])))",
-        ),
-        ("max_over_time", "max_over_time(g[1h])"),
-    ] {
-        // Check once that the query returns data, so the bench measures real work.
-        match engine.range_query(&storage, query, 0, end, 60_000) {
-            Ok(r) => assert!(
-                matches!(r.value, Value::Matrix(ref m) if !m.is_empty()),
-                "{query}"
-            ),
-            Err(e) => panic!("{query}: {e}"),
-        }
-        group.bench_function(name, |b| {
-            b.iter(|| engine.range_query(&storage, query, 0, end, 60_000));
-        });
-    }
+    workload::bench_queries(&mut group, &engine, &storage);
     let mut buf = Vec::new();
     for metric in ["m", "g"] {
         let n = read_all(&storage, metric, -300_000, end, &mut buf);

@@ -14,7 +14,7 @@ use promlite_promql::{Engine, EngineOptions, Labels, MemStorage};
 #[path = "support/workload.rs"]
 mod workload;
 
-use workload::{Source, HOURS, INTERVAL_MS, SAMPLES, SERIES};
+use workload::{Source, INTERVAL_MS, SAMPLES, SERIES};
 
 fn build_storage() -> MemStorage {
     let mut s = MemStorage::new();
@@ -39,29 +39,9 @@ fn build_storage() -> MemStorage {
 fn bench(c: &mut Criterion) {
     let storage = build_storage();
     let engine = Engine::new(EngineOptions::default());
-    let end = HOURS * 3_600_000;
     let mut group = c.benchmark_group("engine_10k_series_4h_step_60s");
     group.sample_size(10);
-    for (name, query) in [
-        ("sum_by_rate", "sum by (x) (rate(m[5m]))"),
-        (
-            "histogram_quantile",
-            "histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m])))",
-        ),
-        ("max_over_time", "max_over_time(g[1h])"),
-    ] {
-        // Check once that the query returns data, so the bench measures real work.
-        match engine.range_query(&storage, query, 0, end, 60_000) {
-            Ok(r) => assert!(
-                matches!(r.value, promlite_promql::Value::Matrix(ref m) if !m.is_empty()),
-                "{query}"
-            ),
-            Err(e) => panic!("{query}: {e}"),
-        }
-        group.bench_function(name, |b| {
-            b.iter(|| engine.range_query(&storage, query, 0, end, 60_000));
-        });
-    }
+    workload::bench_queries(&mut group, &engine, &storage);
     group.finish();
 }
 

@@ -9,7 +9,7 @@
 /// Series per metric.
 pub const SERIES: usize = 10_000;
 /// Hours of data.
-pub const HOURS: i64 = 4;
+const HOURS: i64 = 4;
 /// Sample interval, ms.
 pub const INTERVAL_MS: i64 = 60_000;
 /// Samples per series.
@@ -76,5 +76,40 @@ impl Source {
         self.counter += self.rng.next() * 10.0;
         self.bucket += self.bucket_share;
         (self.counter, self.rng.next() * 100.0, self.bucket)
+    }
+}
+
+/// End of the data and of every query range, ms.
+pub const END_MS: i64 = HOURS * 3_600_000;
+
+/// The three queries both benches time, by bench name.
+const QUERIES: [(&str, &str); 3] = [
+    ("sum_by_rate", "sum by (x) (rate(m[5m]))"),
+    (
+        "histogram_quantile",
+        "histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m])))",
+    ),
+    ("max_over_time", "max_over_time(g[1h])"),
+];
+
+/// Adds one bench per query to `group`: a range query over `[0, END_MS]` at a
+/// 60 s step on `storage`. Each query is checked once to return data, so the
+/// bench measures real work.
+pub fn bench_queries<S: promlite_promql::Storage>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    engine: &promlite_promql::Engine,
+    storage: &S,
+) {
+    for (name, query) in QUERIES {
+        match engine.range_query(storage, query, 0, END_MS, 60_000) {
+            Ok(r) => assert!(
+                matches!(r.value, promlite_promql::Value::Matrix(ref m) if !m.is_empty()),
+                "{query}"
+            ),
+            Err(e) => panic!("{query}: {e}"),
+        }
+        group.bench_function(name, |b| {
+            b.iter(|| engine.range_query(storage, query, 0, END_MS, 60_000));
+        });
     }
 }
