@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::merge::{decode_into, ChunkIn, MergeError, SAMPLES_PER_CHUNK};
+use super::merge::{ChunkIn, MergeError, SAMPLES_PER_CHUNK};
 use crate::chunkenc::{Encoding, XorChunk};
 
 /// Most samples in one cold chunk: bounds a reader's decode buffer (64 KiB).
@@ -65,13 +65,7 @@ pub(crate) fn to_xor(chunks: Vec<ChunkIn<'_>>) -> Result<Vec<ChunkIn<'_>>, Merge
 pub(crate) fn decode_all(chunks: &[ChunkIn<'_>]) -> Result<(Vec<i64>, Vec<f64>), MergeError> {
     let (mut ts, mut vs) = (Vec::new(), Vec::new());
     for c in chunks {
-        decode_into(
-            c.encoding,
-            &c.data,
-            c.timestamps.as_deref(),
-            &mut ts,
-            &mut vs,
-        )?;
+        c.decode_into(&mut ts, &mut vs)?;
     }
     Ok((ts, vs))
 }

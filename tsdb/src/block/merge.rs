@@ -34,6 +34,23 @@ pub(crate) struct ChunkIn<'a> {
     pub(crate) timestamps: Option<Cow<'a, [u8]>>,
 }
 
+impl ChunkIn<'_> {
+    /// Appends this chunk's samples to `ts`/`vs` (see [`decode_into`]).
+    pub(crate) fn decode_into(
+        &self,
+        ts: &mut Vec<i64>,
+        vs: &mut Vec<f64>,
+    ) -> Result<(), MergeError> {
+        decode_into(
+            self.encoding,
+            &self.data,
+            self.timestamps.as_deref(),
+            ts,
+            vs,
+        )
+    }
+}
+
 /// Why chunks could not be merged.
 #[derive(Debug)]
 pub(crate) enum MergeError {
@@ -87,13 +104,7 @@ fn flush_run<'a>(
     for (rank, c) in run.drain(..) {
         ts.clear();
         vs.clear();
-        decode_into(
-            c.encoding,
-            &c.data,
-            c.timestamps.as_deref(),
-            &mut ts,
-            &mut vs,
-        )?;
+        c.decode_into(&mut ts, &mut vs)?;
         samples.extend(ts.iter().zip(&vs).map(|(t, v)| (*t, rank, *v)));
     }
     samples.sort_by_key(|(t, rank, _)| (*t, *rank));
