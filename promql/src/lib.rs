@@ -33,6 +33,7 @@ mod extended_range;
 pub mod functions;
 mod info_selector;
 mod parser;
+mod points;
 mod storage;
 mod value;
 
@@ -43,6 +44,7 @@ pub use duration_expr::DurationContext;
 pub use engine::{CancelToken, Engine, EngineOptions, QueryRange, QueryResult, QueryStats};
 pub use error::QueryError;
 pub use parser::{parse, parse_duration_ms, parse_with_context};
+pub use points::Points;
 pub use storage::{
     MatchOp, Matcher, MatcherError, MemStorage, Storage, StorageError, StorageSeries,
 };

@@ -266,7 +266,7 @@ pub struct Series {
     /// The series' labels.
     pub metric: Labels,
     /// Float points ordered by timestamp.
-    pub floats: Vec<FPoint>,
+    pub floats: crate::points::Points,
 }
 
 /// The value of a query: what the HTTP API serialises as `resultType`/`result`.

@@ -380,7 +380,8 @@ mod tests {
                         t: 15_000,
                         f: f64::INFINITY,
                     },
-                ],
+                ]
+                .into(),
             }]),
         );
         assert_eq!(

@@ -440,7 +440,7 @@ impl Evaluator<'_> {
                         }
                     }
                     let ps = params.as_deref().unwrap_or(&[]);
-                    let points = vals
+                    let points: Vec<FPoint> = vals
                         .iter_mut()
                         .enumerate()
                         .filter(|(_, v)| !v.is_empty())
@@ -452,7 +452,7 @@ impl Evaluator<'_> {
                     out.push(StepSeries {
                         metric: key,
                         drop_name,
-                        points,
+                        points: points.into(),
                     });
                 }
                 _ => {
@@ -465,7 +465,7 @@ impl Evaluator<'_> {
                             }
                         }
                     }
-                    let points = accs
+                    let points: Vec<FPoint> = accs
                         .iter()
                         .enumerate()
                         .filter(|(_, a)| a.count > 0.0)
@@ -477,7 +477,7 @@ impl Evaluator<'_> {
                     out.push(StepSeries {
                         metric: key,
                         drop_name,
-                        points,
+                        points: points.into(),
                     });
                 }
             }
@@ -597,7 +597,7 @@ fn select_k(
             Some(StepSeries {
                 metric: s.metric.clone(),
                 drop_name: s.drop_name,
-                points,
+                points: points.into(),
             })
         })
         .collect()

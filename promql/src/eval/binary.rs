@@ -15,6 +15,7 @@ use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use super::{Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
+use crate::points::Points;
 use crate::value::{FPoint, Labels, METRIC_NAME};
 
 /// How series of the two sides are paired.
@@ -248,7 +249,7 @@ impl Evaluator<'_> {
                         outputs.push(StepSeries {
                             metric,
                             drop_name: drop_name || ls.drop_name,
-                            points: Vec::new(),
+                            points: Points::new(),
                         });
                         out_index.insert((li, ri), outputs.len() - 1);
                         outputs.len() - 1
@@ -282,7 +283,7 @@ impl Evaluator<'_> {
                 let (l, r) = if swapped { (rf, p.f) } else { (p.f, rf) };
                 if let Some(v) = apply_bool(op, l, r, return_bool) {
                     if let Some(o) = outputs.get_mut(oi) {
-                        o.points.push(FPoint { t: p.t, f: v });
+                        o.points.to_mut().push(FPoint { t: p.t, f: v });
                     }
                 }
             }
@@ -307,7 +308,7 @@ impl Evaluator<'_> {
                     outputs.push(StepSeries {
                         metric: sig.clone(),
                         drop_name,
-                        points,
+                        points: points.into(),
                     });
                 }
             }
@@ -348,7 +349,7 @@ fn vector_scalar(
         .into_iter()
         .filter_map(|mut ser| {
             let mut cur = grid.cursor();
-            ser.points.retain_mut(|p| {
+            ser.points.to_mut().retain_mut(|p| {
                 let sv = s.get(cur.index(p.t)).copied().unwrap_or(f64::NAN);
                 let (l, r) = if scalar_left { (sv, p.f) } else { (p.f, sv) };
                 let (v, keep) = apply(op, l, r);
@@ -400,6 +401,7 @@ fn set_and(
         .filter_map(|mut s| {
             let ts = by_sig.get(&m.signature(&s.metric));
             s.points
+                .to_mut()
                 .retain(|p| ts.is_some_and(|ts| ts.binary_search(&p.t).is_ok()) == keep);
             (!s.points.is_empty()).then_some(s)
         })
@@ -412,6 +414,7 @@ fn set_or(mut lhs: Vec<StepSeries>, rhs: Vec<StepSeries>, m: &Matching<'_>) -> V
     for mut s in rhs {
         let ts = by_sig.get(&m.signature(&s.metric));
         s.points
+            .to_mut()
             .retain(|p| ts.is_none_or(|ts| ts.binary_search(&p.t).is_err()));
         if !s.points.is_empty() {
             lhs.push(s);

@@ -64,7 +64,7 @@ impl Evaluator<'_> {
                 let mut ps = Vec::with_capacity(params.len());
                 for s in &mut series {
                     let mut cur = grid.cursor();
-                    s.points.retain_mut(|p| {
+                    s.points.to_mut().retain_mut(|p| {
                         let i = cur.index(p.t);
                         ps.clear();
                         ps.extend(params.iter().map(|v| v.get(i).copied().unwrap_or(f64::NAN)));
@@ -96,7 +96,7 @@ impl Evaluator<'_> {
                 Some(a) => {
                     let mut series = self.eval_vector(a, grid)?;
                     for s in &mut series {
-                        for p in &mut s.points {
+                        for p in s.points.to_mut() {
                             p.f = kernel(p.f);
                         }
                         s.drop_name = true;
@@ -236,11 +236,8 @@ impl Evaluator<'_> {
         let out: Vec<StepSeries> = match unparen(call.matrix_arg) {
             Expr::MatrixSelector(ms) => {
                 let keeps_name = spec.keeps_metric_name;
-                self.run_range_selector(&call, ms, grid, &|| Collect {
-                    series: Vec::new(),
-                    keeps_name,
-                })?
-                .series
+                self.run_range_selector(&call, ms, grid, &|| Collect::new(keeps_name, grid.len()))?
+                    .into_series()
             }
             Expr::Subquery(sq) => {
                 let (series, win) = self.eval_subquery_inner(sq, grid)?;
@@ -251,7 +248,8 @@ impl Evaluator<'_> {
                 let mut non_counters: Vec<String> = Vec::new();
                 for s in series {
                     self.check_interrupt()?;
-                    let points = apply.apply(&s.points, &mut scratch, &mut window_samples)?;
+                    let mut points = Vec::new();
+                    apply.apply(&s.points, &mut scratch, &mut window_samples, &mut points)?;
                     if points.is_empty() {
                         continue;
                     }
@@ -266,7 +264,7 @@ impl Evaluator<'_> {
                     out.push(StepSeries {
                         metric: s.metric,
                         drop_name: s.drop_name || !spec.keeps_metric_name,
-                        points,
+                        points: points.into(),
                     });
                 }
                 self.check_samples(window_samples.iter().copied().max().unwrap_or(0))?;
@@ -356,7 +354,7 @@ impl Evaluator<'_> {
                     _ => {
                         let mut s = self.eval_vector(arg, grid)?;
                         for ser in &mut s {
-                            for p in &mut ser.points {
+                            for p in ser.points.to_mut() {
                                 p.f = p.t as f64 / 1000.0;
                             }
                         }
@@ -624,7 +622,7 @@ fn absent_result(labels: Labels, present: &[bool], grid: Grid) -> Vec<StepSeries
         vec![StepSeries {
             metric: labels,
             drop_name: false,
-            points,
+            points: points.into(),
         }]
     }
 }

@@ -83,7 +83,7 @@ impl GroupFold<'_> {
 }
 
 impl SeriesSink for GroupFold<'_> {
-    fn accept(&mut self, labels: &Labels, points: Vec<FPoint>) {
+    fn accept(&mut self, labels: &Labels, points: &[FPoint]) {
         let key = self.grouping.key(labels);
         let slot = match self.index.get(&key) {
             Some(&i) => i,
@@ -100,14 +100,14 @@ impl SeriesSink for GroupFold<'_> {
         };
         if self.op == token::T_SUM {
             // `sum(rate(...))` is the most common shape: folded as columns.
-            self.add_sums(slot, &points);
+            self.add_sums(slot, points);
             return;
         }
         let Some((_, accs)) = self.groups.get_mut(slot) else {
             return;
         };
         let mut cur = self.steps.cursor();
-        for p in &points {
+        for p in points {
             if let Some(a) = accs.get_mut(cur.index(p.t)) {
                 a.add(self.op, p.f);
             }
@@ -216,7 +216,7 @@ fn finish(mut fold: GroupFold<'_>, op: TokenId, grid: Grid, drops_name: bool) ->
             (!points.is_empty()).then_some(StepSeries {
                 metric: key,
                 drop_name,
-                points,
+                points: points.into(),
             })
         })
         .collect()

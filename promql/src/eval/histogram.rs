@@ -185,7 +185,7 @@ impl Evaluator<'_> {
                 out.push(StepSeries {
                     metric: key,
                     drop_name: true,
-                    points,
+                    points: points.into(),
                 });
             }
         }

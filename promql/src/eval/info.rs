@@ -21,6 +21,7 @@ use super::selectors::selector_matchers;
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
 use crate::info_selector::INFO_SELECTOR_LABEL;
+use crate::points::Points;
 use crate::storage::{MatchOp, Matcher};
 use crate::value::{is_stale_nan, FPoint, Labels, METRIC_NAME};
 
@@ -104,12 +105,12 @@ impl Evaluator<'_> {
                     out.push(StepSeries {
                         metric,
                         drop_name: b.drop_name,
-                        points: Vec::new(),
+                        points: Points::new(),
                     });
                     out.len() - 1
                 });
                 if let Some(o) = out.get_mut(slot) {
-                    o.points.push(*p);
+                    o.points.to_mut().push(*p);
                 }
             }
         }

@@ -33,6 +33,7 @@ use promql_parser::parser::{token, Expr};
 
 use crate::engine::{CancelToken, EngineOptions, QueryStats};
 use crate::error::QueryError;
+use crate::points::Points;
 use crate::storage::Storage;
 use crate::value::{FPoint, Labels, Sample, Series, Value};
 
@@ -132,7 +133,7 @@ pub(crate) struct StepSeries {
     /// Delayed name removal: `__name__` is removed at the end of evaluation.
     pub drop_name: bool,
     /// One point per step where the series has a value, at grid times.
-    pub points: Vec<FPoint>,
+    pub points: Points,
 }
 
 /// An intermediate value.
@@ -335,7 +336,7 @@ impl<'a> Evaluator<'a> {
                 Val::Vector(mut series) => {
                     for s in &mut series {
                         s.drop_name = true;
-                        for p in &mut s.points {
+                        for p in s.points.to_mut() {
                             p.f = -p.f;
                         }
                     }
@@ -478,7 +479,7 @@ pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSerie
         match index.get(&(s.metric.clone(), s.drop_name)) {
             Some(&i) => {
                 if let Some(o) = out.get_mut(i) {
-                    o.points.extend(s.points);
+                    o.points.to_mut().extend_from_slice(&s.points);
                 }
                 if let Some(f) = needs_sort.get_mut(i) {
                     *f = true;
@@ -493,7 +494,7 @@ pub(crate) fn merge_same_labels(series: Vec<StepSeries>) -> Result<Vec<StepSerie
     }
     for (o, sort) in out.iter_mut().zip(needs_sort) {
         if sort {
-            o.points.sort_by_key(|p| p.t);
+            o.points.to_mut().sort_by_key(|p| p.t);
             if o.points
                 .windows(2)
                 .any(|w| matches!(w, [a, b] if a.t == b.t))

@@ -51,34 +51,36 @@ impl<P: Fn(f64, f64) -> f64 + Copy> Fold<P> {
 }
 
 impl RangeApply<'_> {
-    /// Max or min per window; `scratch` is reused across calls.
+    /// Appends the max or min per window to `out`; `scratch` is reused
+    /// across calls.
     pub(super) fn sliding_extreme(
         &self,
         points: &[FPoint],
         e: Extreme,
         scratch: &mut Vec<f64>,
         window_samples: &mut [usize],
-    ) -> Vec<FPoint> {
+        out: &mut Vec<FPoint>,
+    ) {
         // Without NaN samples (the common case) the fold is a plain strict
         // comparison, one instruction, with an infinity as the empty run.
         let has_nan = points.iter().any(|p| p.f.is_nan());
-        let (s, w) = (scratch, window_samples);
+        let (s, w, o) = (scratch, window_samples, out);
         match (e, has_nan) {
             (Extreme::Max, false) => {
                 let max = |a: f64, b: f64| if b > a { b } else { a };
-                self.sliding(points, Fold::new(max, f64::NEG_INFINITY), s, w)
+                self.sliding(points, Fold::new(max, f64::NEG_INFINITY), s, w, o)
             }
             (Extreme::Min, false) => {
                 let min = |a: f64, b: f64| if b < a { b } else { a };
-                self.sliding(points, Fold::new(min, f64::INFINITY), s, w)
+                self.sliding(points, Fold::new(min, f64::INFINITY), s, w, o)
             }
             (Extreme::Max, true) => {
                 let max = |a, b| pick_nan_aware(a, b, |x, y| x > y);
-                self.sliding(points, Fold::new(max, f64::NAN), s, w)
+                self.sliding(points, Fold::new(max, f64::NAN), s, w, o)
             }
             (Extreme::Min, true) => {
                 let min = |a, b| pick_nan_aware(a, b, |x, y| x < y);
-                self.sliding(points, Fold::new(min, f64::NAN), s, w)
+                self.sliding(points, Fold::new(min, f64::NAN), s, w, o)
             }
         }
     }
@@ -92,7 +94,8 @@ impl RangeApply<'_> {
         fold: Fold<impl Fn(f64, f64) -> f64 + Copy>,
         scratch: &mut Vec<f64>,
         window_samples: &mut [usize],
-    ) -> Vec<FPoint> {
+        out: &mut Vec<FPoint>,
+    ) {
         let Fold { pick, empty } = fold;
         let (grid, win) = (self.grid, self.win);
         // Filled in place and cut to the steps that had samples: with no
@@ -103,8 +106,9 @@ impl RangeApply<'_> {
             Some(_) => grid.len(),
             None => output_capacity(grid, points.len(), win.range),
         };
-        let mut out = vec![FPoint { t: 0, f: empty }; steps];
-        let mut written = 0usize;
+        let base = out.len();
+        out.resize(base + steps, FPoint { t: 0, f: empty });
+        let mut written = base;
         // `suffix[j]` is the extreme of `points[j..mid]` for `lo <= j < mid`;
         // entries outside that range are stale and never read.
         if scratch.len() < points.len() {
@@ -154,14 +158,13 @@ impl RangeApply<'_> {
             written += 1;
         }
         out.truncate(written);
-        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::range_fn::tests::{kernel, plain_window};
+    use crate::eval::range_fn::tests::{applied, kernel, plain_window};
     use crate::eval::selectors::Windows;
     use crate::eval::Grid;
 
@@ -265,8 +268,8 @@ mod tests {
             };
             let mut scratch = Vec::new();
             let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
-            let a = slow.apply(pts, &mut scratch, &mut wa).unwrap();
-            let b = fast.apply(pts, &mut scratch, &mut wb).unwrap();
+            let a = applied(&slow, pts, &mut scratch, &mut wa);
+            let b = applied(&fast, pts, &mut scratch, &mut wb);
             assert_eq!(wa, wb, "{name} window sizes");
             assert_eq!(a.len(), b.len(), "{name}");
             for (x, y) in a.iter().zip(&b) {

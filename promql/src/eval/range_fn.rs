@@ -44,25 +44,29 @@ pub(crate) struct RangeApply<'p> {
 }
 
 impl RangeApply<'_> {
-    /// Output points for one series' samples (time-ordered, no stale markers).
+    /// Appends to `out` the output points for one series' samples
+    /// (time-ordered, no stale markers). `out` is the caller's, reused
+    /// across series, so a series' output costs no allocation of its own.
     pub fn apply(
         &self,
         points: &[FPoint],
         scratch: &mut Vec<f64>,
         window_samples: &mut [usize],
-    ) -> Result<Vec<FPoint>, QueryError> {
+        out: &mut Vec<FPoint>,
+    ) -> Result<(), QueryError> {
         if let Some(e) = self.extreme {
-            return Ok(self.sliding_extreme(points, e, scratch, window_samples));
+            self.sliding_extreme(points, e, scratch, window_samples, out);
+            return Ok(());
         }
         if self.win.mode == WindowMode::Plain {
-            let batched = rate::extrapolated_kind(self.kernel).and_then(|kind| {
-                extrapolated_series(self.grid, &self.win, kind, points, scratch, window_samples)
-            });
-            if let Some(out) = batched {
-                return Ok(out);
+            if let Some(kind) = rate::extrapolated_kind(self.kernel) {
+                let (grid, win) = (self.grid, &self.win);
+                if extrapolated_series(grid, win, kind, points, scratch, window_samples, out) {
+                    return Ok(());
+                }
             }
         }
-        let mut out = Vec::with_capacity(output_capacity(self.grid, points.len(), self.win.range));
+        out.reserve(output_capacity(self.grid, points.len(), self.win.range));
         let mut slider = Slider::default();
         let mut ps: Vec<f64> = Vec::with_capacity(self.params.len());
         for (i, t) in self.grid.times().enumerate() {
@@ -100,7 +104,7 @@ impl RangeApply<'_> {
                 Err(e) => return Err(QueryError::execution(e.to_string())),
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -116,6 +120,21 @@ pub(crate) mod tests {
             Some(Implementation::Range(k)) => k,
             _ => panic!("{name} is not a range function"),
         }
+    }
+
+    /// `apply`'s output for `pts` alone, checking that it only appends: the
+    /// buffer it gets already holds another series' point, which must stay.
+    pub(crate) fn applied(
+        a: &RangeApply<'_>,
+        pts: &[FPoint],
+        scratch: &mut Vec<f64>,
+        window_samples: &mut [usize],
+    ) -> Vec<FPoint> {
+        let before = FPoint { t: -1, f: 42.0 };
+        let mut out = vec![before];
+        a.apply(pts, scratch, window_samples, &mut out).unwrap();
+        assert_eq!(out.first(), Some(&before), "apply appends");
+        out.split_off(1)
     }
 
     /// A plain `[range]` window with no offset, `@` or lookback.
@@ -219,8 +238,8 @@ pub(crate) mod tests {
                 assert!(rate::extrapolated_kind(slow.kernel).is_none());
                 let mut scratch = Vec::new();
                 let (mut wa, mut wb) = (vec![0; grid.len()], vec![0; grid.len()]);
-                let a = slow.apply(&pts, &mut scratch, &mut wa).unwrap();
-                let b = fast.apply(&pts, &mut scratch, &mut wb).unwrap();
+                let a = applied(&slow, &pts, &mut scratch, &mut wa);
+                let b = applied(&fast, &pts, &mut scratch, &mut wb);
                 assert_eq!(wa, wb, "{name} window sizes, round {round}");
                 let bits = |ps: &[FPoint]| -> Vec<(i64, u64)> {
                     ps.iter().map(|p| (p.t, p.f.to_bits())).collect()

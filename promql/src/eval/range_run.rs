@@ -4,10 +4,14 @@
 //! and inputs with many series split over two threads (series are
 //! independent; the output keeps storage order).
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use super::range_fn::RangeApply;
 use super::selectors::range_samples;
 use super::{Interrupt, StepSeries};
 use crate::error::QueryError;
+use crate::points::Points;
 use crate::storage::StorageSeries;
 use crate::value::{FPoint, Labels};
 
@@ -17,8 +21,9 @@ const PARALLEL_MIN_SERIES: usize = 2_000;
 /// Where a worker puts each series' output points, in input order. Each
 /// worker owns one sink; the second worker's sink is merged into the first's.
 pub(crate) trait SeriesSink: Send {
-    /// Takes one series' output (non-empty, time-ordered).
-    fn accept(&mut self, labels: &Labels, points: Vec<FPoint>);
+    /// Takes one series' output (non-empty, time-ordered), lent from a buffer
+    /// the worker reuses for every series.
+    fn accept(&mut self, labels: &Labels, points: &[FPoint]);
     /// Appends the output of a later worker (whose series come after ours).
     fn merge(&mut self, later: Self);
 
@@ -28,29 +33,74 @@ pub(crate) trait SeriesSink: Send {
     }
 }
 
+/// Most points [`Collect::reserve`] reserves room for at once (64 MiB): past
+/// that, the buffer grows as points come.
+const RESERVE_MAX_POINTS: usize = 1 << 22;
+
 /// A sink that keeps every output series (the plain range-function result).
+/// A worker's points all go into one buffer that its series then share (see
+/// [`Points`](crate::Points) for why).
 pub(crate) struct Collect {
-    /// Output series in input order.
-    pub series: Vec<StepSeries>,
     /// Whether outputs keep `__name__` (else it is dropped at the end).
-    pub keeps_name: bool,
+    keeps_name: bool,
+    /// Steps of the grid: no series has more points.
+    steps: usize,
+    /// This worker's points, series after series.
+    points: Vec<FPoint>,
+    /// Each accepted series and its range in `points`.
+    spans: Vec<(Labels, Range<usize>)>,
+    /// Merged later workers, in order.
+    later: Vec<Collect>,
+}
+
+impl Collect {
+    /// An empty sink for a grid of `steps` steps.
+    pub fn new(keeps_name: bool, steps: usize) -> Self {
+        Collect {
+            keeps_name,
+            steps,
+            points: Vec::new(),
+            spans: Vec::new(),
+            later: Vec::new(),
+        }
+    }
+
+    /// The collected series, in input order.
+    pub fn into_series(mut self) -> Vec<StepSeries> {
+        // `merge` keeps the parts flat: later workers hold no parts of their own.
+        let later = std::mem::take(&mut self.later);
+        let count = self.spans.len() + later.iter().map(|c| c.spans.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(count);
+        for part in std::iter::once(self).chain(later) {
+            let drop_name = !part.keeps_name;
+            let buf = Arc::new(part.points);
+            out.extend(part.spans.into_iter().map(|(metric, range)| StepSeries {
+                metric,
+                drop_name,
+                points: Points::shared(Arc::clone(&buf), range),
+            }));
+        }
+        out
+    }
 }
 
 impl SeriesSink for Collect {
-    fn accept(&mut self, labels: &Labels, points: Vec<FPoint>) {
-        self.series.push(StepSeries {
-            metric: labels.clone(),
-            drop_name: !self.keeps_name,
-            points,
-        });
+    fn accept(&mut self, labels: &Labels, points: &[FPoint]) {
+        let start = self.points.len();
+        self.points.extend_from_slice(points);
+        self.spans.push((labels.clone(), start..self.points.len()));
     }
 
-    fn merge(&mut self, later: Self) {
-        self.series.extend(later.series);
+    fn merge(&mut self, mut later: Self) {
+        let more = std::mem::take(&mut later.later);
+        self.later.push(later);
+        self.later.extend(more);
     }
 
     fn reserve(&mut self, n: usize) {
-        self.series.reserve(n);
+        self.spans.reserve(n);
+        let most = n.saturating_mul(self.steps).min(RESERVE_MAX_POINTS);
+        self.points.reserve(most.saturating_sub(self.points.len()));
     }
 }
 
@@ -109,6 +159,7 @@ impl RangeApply<'_> {
         };
         let mut buf = Vec::new();
         let mut scratch = Vec::new();
+        let mut points = Vec::new();
         sink.reserve(series.len());
         for (k, s) in series.iter().enumerate() {
             interrupt.check()?;
@@ -122,7 +173,13 @@ impl RangeApply<'_> {
             }
             let (samples, read) = range_samples(s.as_ref(), &mut buf, max_samples)?;
             stats.samples_loaded += read;
-            let points = self.apply(samples, &mut scratch, &mut stats.window_samples)?;
+            points.clear();
+            self.apply(
+                samples,
+                &mut scratch,
+                &mut stats.window_samples,
+                &mut points,
+            )?;
             if points.is_empty() {
                 continue;
             }
@@ -135,7 +192,7 @@ impl RangeApply<'_> {
                     stats.non_counters.push(name.to_string());
                 }
             }
-            sink.accept(s.labels(), points);
+            sink.accept(s.labels(), &points);
         }
         Ok(stats)
     }

@@ -91,12 +91,12 @@ fn fits_plain_arithmetic(grid: Grid, win: &Windows, points: &[FPoint]) -> bool {
         .all(small)
 }
 
-/// The output points of `rate`/`increase`/`delta` (`kind`) over one series'
-/// time-ordered samples, with plain windows; adds each step's window size to
-/// `window_samples`. The same points, bit for bit, as calling the kernel on
-/// every window; `None` (nothing counted) for times so far from zero that
-/// the kernel's saturating arithmetic could matter, or a `window_samples`
-/// shorter than the grid.
+/// Appends to `out` the output points of `rate`/`increase`/`delta` (`kind`)
+/// over one series' time-ordered samples, with plain windows; adds each
+/// step's window size to `window_samples`. The same points, bit for bit, as
+/// calling the kernel on every window; `false` (nothing appended or counted)
+/// for times so far from zero that the kernel's saturating arithmetic could
+/// matter, or a `window_samples` shorter than the grid.
 pub(crate) fn extrapolated_series(
     grid: Grid,
     win: &Windows,
@@ -104,10 +104,13 @@ pub(crate) fn extrapolated_series(
     points: &[FPoint],
     scratch: &mut Vec<f64>,
     window_samples: &mut [usize],
-) -> Option<Vec<FPoint>> {
-    let window_samples = window_samples.get_mut(..grid.len())?;
+    out: &mut Vec<FPoint>,
+) -> bool {
+    let Some(window_samples) = window_samples.get_mut(..grid.len()) else {
+        return false;
+    };
     if !fits_plain_arithmetic(grid, win, points) {
-        return None;
+        return false;
     }
     // Without `@`, every window of two or more samples holds a sample
     // within `range` of its step, so `output_capacity` bounds the windows
@@ -116,7 +119,10 @@ pub(crate) fn extrapolated_series(
         Some(_) => grid.len(),
         None => output_capacity(grid, points.len(), win.range),
     };
-    let mut out = vec![FPoint { t: 0, f: 0.0 }; capacity];
+    // Pass 1 writes step times into room made at the end of `out`.
+    let base = out.len();
+    out.resize(base + capacity, FPoint { t: 0, f: 0.0 });
+    let room = out.get_mut(base..).unwrap_or_default();
     // One window per step at most (with `@`, every step sees the same
     // window); the scratch buffer grows to that once and is reused.
     let mut cols = Columns::new(scratch, grid.len());
@@ -128,7 +134,7 @@ pub(crate) fn extrapolated_series(
             points,
             window_samples,
             &mut cols,
-            &mut out,
+            room,
             |_, _| None,
         )
         .0
@@ -143,7 +149,7 @@ pub(crate) fn extrapolated_series(
             points,
             window_samples,
             &mut cols,
-            &mut out,
+            room,
             |_, _| Some(-0.0),
         );
         if saw_reset {
@@ -155,7 +161,7 @@ pub(crate) fn extrapolated_series(
                 points,
                 &mut recount,
                 &mut cols,
-                &mut out,
+                room,
                 |lo, hi| Some(resets.correction(points, lo, hi)),
             )
             .0
@@ -166,11 +172,12 @@ pub(crate) fn extrapolated_series(
     // Every window spans exactly the range: one division per series.
     let range_seconds = win.range as f64 / 1000.0;
     extrapolate_columns(kind, &mut cols, n, range_seconds);
-    out.truncate(n);
-    for (p, f) in out.iter_mut().zip(cols.result.iter()) {
+    out.truncate(base + n);
+    let written = out.get_mut(base..).unwrap_or_default();
+    for (p, f) in written.iter_mut().zip(cols.result.iter()) {
         p.f = *f;
     }
-    Some(out)
+    true
 }
 
 /// Whether the second of two consecutive samples is below the first: a
@@ -483,15 +490,17 @@ mod tests {
             f: 1.0,
         }];
         let mut counts = vec![0; grid.len()];
-        let out = extrapolated_series(
+        let mut out = Vec::new();
+        let batched = extrapolated_series(
             grid,
             &win,
             Kind::CounterRate,
             &points,
             &mut Vec::new(),
             &mut counts,
+            &mut out,
         );
-        assert!(out.is_none());
+        assert!(!batched && out.is_empty());
         assert!(counts.iter().all(|&n| n == 0));
     }
 }

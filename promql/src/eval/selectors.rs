@@ -16,6 +16,7 @@ use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
 use crate::extended_range::MODE_LABEL;
 use crate::functions::WindowMode;
+use crate::points::Points;
 use crate::storage::{MatchOp, Matcher, StorageSeries};
 use crate::value::{is_stale_nan, FPoint, Labels, Series, METRIC_NAME};
 
@@ -257,9 +258,15 @@ fn smooth(points: &[FPoint], idx: usize, end: i64, lookback: i64, f: f64, mode: 
 
 /// One series' instant-selector value at every step: the newest sample in
 /// each lookback window (smoothed if asked), or nothing where there is none.
-fn instant_points(buf: &[FPoint], grid: Grid, win: &Windows, what: SelectorValue) -> Vec<FPoint> {
+fn instant_points(
+    buf: &[FPoint],
+    grid: Grid,
+    win: &Windows,
+    what: SelectorValue,
+    points: &mut Vec<FPoint>,
+) {
     let lookback = win.lookback;
-    let mut points = Vec::with_capacity(output_capacity(grid, buf.len(), lookback));
+    points.reserve(output_capacity(grid, buf.len(), lookback));
     if win.at.is_some() {
         let end = win.end(grid.start);
         let idx = buf.partition_point(|p| p.t <= end);
@@ -268,7 +275,7 @@ fn instant_points(buf: &[FPoint], grid: Grid, win: &Windows, what: SelectorValue
         {
             points.extend(grid.times().map(|t| FPoint { t, f }));
         }
-        return points;
+        return;
     }
     let mut idx = 0;
     for t in grid.times() {
@@ -282,7 +289,6 @@ fn instant_points(buf: &[FPoint], grid: Grid, win: &Windows, what: SelectorValue
             points.push(FPoint { t, f });
         }
     }
-    points
 }
 
 /// What an instant selector yields per step.
@@ -336,11 +342,10 @@ impl<'a> Evaluator<'a> {
         grid: Grid,
         what: SelectorValue,
     ) -> Result<Vec<StepSeries>, QueryError> {
-        let collect = || Collect {
-            series: Vec::new(),
-            keeps_name: true,
-        };
-        Ok(self.run_vector_selector(vs, grid, what, &collect)?.series)
+        let collect = || Collect::new(true, grid.len());
+        Ok(self
+            .run_vector_selector(vs, grid, what, &collect)?
+            .into_series())
     }
 
     /// Evaluates an instant vector selector into sinks made by `make_sink`
@@ -372,14 +377,15 @@ impl<'a> Evaluator<'a> {
             let mut sink = make_sink();
             sink.reserve(chunk.len());
             let mut loaded = 0u64;
-            let mut buf = Vec::new();
+            let (mut buf, mut points) = (Vec::new(), Vec::new());
             for s in chunk {
                 interrupt.check()?;
                 let samples = all_samples(s.as_ref(), &mut buf)?;
                 loaded += samples.len() as u64;
-                let points = instant_points(samples, grid, &win, what);
+                points.clear();
+                instant_points(samples, grid, &win, what, &mut points);
                 if !points.is_empty() {
-                    sink.accept(s.labels(), points);
+                    sink.accept(s.labels(), &points);
                 }
             }
             Ok((sink, loaded))
@@ -443,7 +449,7 @@ impl<'a> Evaluator<'a> {
         let mut out = Vec::new();
         self.for_each_matrix_series(ms, grid, &mut |labels, points, win| {
             let end = win.end(grid.start);
-            let floats: Vec<FPoint> = points
+            let floats: Points = points
                 .iter()
                 .filter(|p| p.t > end - win.range && p.t <= end)
                 .copied()

@@ -13,6 +13,7 @@ use super::selectors::Windows;
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries, Val};
 use crate::error::QueryError;
 use crate::functions::WindowMode;
+use crate::points::Points;
 use crate::value::{FPoint, Labels, Series};
 
 impl Evaluator<'_> {
@@ -78,10 +79,11 @@ impl Evaluator<'_> {
         let mut out: Vec<Series> = super::finalize_names(series)?
             .into_iter()
             .filter_map(|s| {
-                let floats: Vec<FPoint> = s
+                let floats: Points = s
                     .points
-                    .into_iter()
+                    .iter()
                     .filter(|p| p.t > end - win.range && p.t <= end)
+                    .copied()
                     .collect();
                 (!floats.is_empty()).then_some(Series {
                     metric: s.metric,

@@ -333,11 +333,11 @@ mod tests {
         let unsorted = vec![
             Series {
                 metric: lbl("2"),
-                floats: vec![],
+                floats: crate::Points::new(),
             },
             Series {
                 metric: lbl("1"),
-                floats: vec![],
+                floats: crate::Points::new(),
             },
         ];
         assert!(check_sorted(&unsorted).is_err());
