@@ -62,40 +62,57 @@ impl RangeApply<'_> {
         out: &mut Vec<FPoint>,
     ) {
         // Without NaN samples (the common case) the fold is a plain strict
-        // comparison, one instruction, with an infinity as the empty run.
-        let has_nan = points.iter().any(|p| p.f.is_nan());
-        let (s, w, o) = (scratch, window_samples, out);
-        match (e, has_nan) {
-            (Extreme::Max, false) => {
+        // comparison, one instruction, with an infinity as the empty run. It
+        // notes NaN samples as it admits them (each once) rather than in a
+        // pass of its own over memory; a series that has one is redone with
+        // the NaN-aware fold, which counts only the steps not counted yet.
+        let base = out.len();
+        let stopped = match e {
+            Extreme::Max => {
                 let max = |a: f64, b: f64| if b > a { b } else { a };
-                self.sliding(points, Fold::new(max, f64::NEG_INFINITY), s, w, o)
+                let fold = Fold::new(max, f64::NEG_INFINITY);
+                self.sliding::<true>(points, fold, scratch, window_samples, 0, out)
             }
-            (Extreme::Min, false) => {
+            Extreme::Min => {
                 let min = |a: f64, b: f64| if b < a { b } else { a };
-                self.sliding(points, Fold::new(min, f64::INFINITY), s, w, o)
+                let fold = Fold::new(min, f64::INFINITY);
+                self.sliding::<true>(points, fold, scratch, window_samples, 0, out)
             }
-            (Extreme::Max, true) => {
+        };
+        let Some(counted) = stopped else {
+            return;
+        };
+        out.truncate(base);
+        let w = window_samples;
+        match e {
+            Extreme::Max => {
                 let max = |a, b| pick_nan_aware(a, b, |x, y| x > y);
-                self.sliding(points, Fold::new(max, f64::NAN), s, w, o)
+                let fold = Fold::new(max, f64::NAN);
+                self.sliding::<false>(points, fold, scratch, w, counted, out);
             }
-            (Extreme::Min, true) => {
+            Extreme::Min => {
                 let min = |a, b| pick_nan_aware(a, b, |x, y| x < y);
-                self.sliding(points, Fold::new(min, f64::NAN), s, w, o)
+                let fold = Fold::new(min, f64::NAN);
+                self.sliding::<false>(points, fold, scratch, w, counted, out);
             }
         }
     }
 
     /// The two-stack sliding window for one fold (monomorphised, so the fold
-    /// inlines into the loops).
+    /// inlines into the loops). Window sizes are added to `window_samples`
+    /// from step `count_from` on. With `STOP_AT_NAN`, gives up at the first
+    /// NaN sample, as the fast folds are not NaN-aware, and returns the step
+    /// where it stopped (the steps before it counted, the output unfinished).
     #[inline(never)]
-    fn sliding(
+    fn sliding<const STOP_AT_NAN: bool>(
         &self,
         points: &[FPoint],
         fold: Fold<impl Fn(f64, f64) -> f64 + Copy>,
         scratch: &mut Vec<f64>,
         window_samples: &mut [usize],
+        count_from: usize,
         out: &mut Vec<FPoint>,
-    ) {
+    ) -> Option<usize> {
         let Fold { pick, empty } = fold;
         let (grid, win) = (self.grid, self.win);
         // Filled in place and cut to the steps that had samples: with no
@@ -122,6 +139,9 @@ impl RangeApply<'_> {
             let end = win.end(t);
             let start = end.saturating_sub(win.range);
             while let Some(p) = points.get(hi).filter(|p| p.t <= end) {
+                if STOP_AT_NAN && p.f.is_nan() {
+                    return Some(i);
+                }
                 newer = pick(newer, p.f);
                 hi += 1;
             }
@@ -143,7 +163,7 @@ impl RangeApply<'_> {
                 mid = hi;
                 newer = empty;
             }
-            if let Some(n) = window_samples.get_mut(i) {
+            if let Some(n) = window_samples.get_mut(i).filter(|_| i >= count_from) {
                 *n += hi - lo;
             }
             let older = suffix.get(lo).copied().unwrap_or(empty);
@@ -158,6 +178,7 @@ impl RangeApply<'_> {
             written += 1;
         }
         out.truncate(written);
+        None
     }
 }
 
