@@ -10,12 +10,13 @@
 //! stale markers (see [`crate::STALE_NAN_BITS`]) passed through bit-exact.
 //! This module never evaluates PromQL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::value::{is_stale_nan, FPoint, Labels, METRIC_NAME};
+use crate::value::{is_stale_nan, FPoint, Label, Labels, METRIC_NAME};
 
 /// How a [`Matcher`] compares a label value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -175,9 +176,16 @@ pub trait Storage: Send + Sync {
 }
 
 /// An in-memory [`Storage`]: series in a sorted map, samples in vectors.
+///
+/// Each distinct label name and value is stored once and shared by every
+/// series holding it, as a TSDB's symbol table does: a query that reads the
+/// labels of many series (grouping, the metric-name checks) then finds the
+/// strings in cache instead of one cold allocation per label of each series.
 #[derive(Default, Debug, Clone)]
 pub struct MemStorage {
     series: BTreeMap<Labels, MemPoints>,
+    /// Every label name and value of the stored series, once each.
+    symbols: HashSet<Arc<str>>,
     /// Whether some series has a label name sorting before `__name__` (e.g.
     /// `A`); then series of one metric are not contiguous in the map.
     names_before_metric: bool,
@@ -228,7 +236,13 @@ impl MemStorage {
         if labels.iter().next().is_some_and(|l| &*l.name < METRIC_NAME) {
             self.names_before_metric = true;
         }
-        let series = self.series.entry(labels).or_default();
+        // A new series' labels are rebuilt from the shared symbols.
+        let key = if self.series.contains_key(&labels) {
+            labels
+        } else {
+            self.share_symbols(&labels)
+        };
+        let series = self.series.entry(key).or_default();
         let pts = &mut series.points;
         let stale = usize::from(is_stale_nan(f));
         match pts.last() {
@@ -250,9 +264,31 @@ impl MemStorage {
         series.last_t = pts.last().map_or(0, |p| p.t);
     }
 
+    /// `labels` with every name and value taken from (or added to) the
+    /// symbols, so equal strings of different series share one allocation.
+    fn share_symbols(&mut self, labels: &Labels) -> Labels {
+        let mut symbol = |s: &Arc<str>| match self.symbols.get(&**s) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                self.symbols.insert(Arc::clone(s));
+                Arc::clone(s)
+            }
+        };
+        Labels::from_sorted(
+            labels
+                .iter()
+                .map(|l| Label {
+                    name: symbol(&l.name),
+                    value: symbol(&l.value),
+                })
+                .collect(),
+        )
+    }
+
     /// Removes every series.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.symbols.clear();
         self.names_before_metric = false;
     }
 
@@ -377,6 +413,25 @@ mod tests {
         assert!(lends_unscanned(&s));
         s.add(l.clone(), 30, stale); // appended
         assert!(!lends_unscanned(&s));
+    }
+
+    #[test]
+    fn mem_storage_series_share_label_strings() {
+        let mut s = MemStorage::new();
+        for i in ["1", "2"] {
+            s.add(Labels::from_pairs([("__name__", "m"), ("i", i)]), 10, 1.0);
+        }
+        let m = [Matcher::new(MatchOp::Equal, METRIC_NAME, "m").unwrap()];
+        let sel = s.select(&m, 0, 100).unwrap();
+        let (a, b) = (sel[0].labels().as_slice(), sel[1].labels().as_slice());
+        assert!(Arc::ptr_eq(&a[0].name, &b[0].name));
+        assert!(Arc::ptr_eq(&a[0].value, &b[0].value));
+        assert!(Arc::ptr_eq(&a[1].name, &b[1].name));
+        assert_eq!((&*a[1].value, &*b[1].value), ("1", "2"));
+        assert_eq!(
+            sel[1].labels(),
+            &Labels::from_pairs([("__name__", "m"), ("i", "2")])
+        );
     }
 
     #[test]

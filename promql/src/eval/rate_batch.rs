@@ -79,15 +79,19 @@ impl<'s> Columns<'s> {
 /// `i64`, so the batch can use plain arithmetic where the kernel saturates.
 const PLAIN_ARITHMETIC_MAX: i64 = 1 << 61;
 
-/// Whether no time arithmetic of the batch can overflow for this grid,
-/// window placement and series: then plain and saturating arithmetic agree.
-fn fits_plain_arithmetic(grid: Grid, win: &Windows, points: &[FPoint]) -> bool {
+/// Whether no time arithmetic of the batch can overflow for this grid and
+/// window placement: then plain and saturating arithmetic agree.
+///
+/// The samples' own times need no check: the batch only subtracts the times
+/// of samples a window admits, which lie in that window's `(start, end]`, so
+/// each difference is at most the range, and `start` and `end` are sums of
+/// three checked values. (Reading the series' last sample here cost a cache
+/// miss per series, long before any window needs it.)
+fn fits_plain_arithmetic(grid: Grid, win: &Windows) -> bool {
     let small = |v: i64| v.checked_abs().is_some_and(|a| a <= PLAIN_ARITHMETIC_MAX);
     [grid.start, grid.end, grid.step, win.offset, win.range]
         .into_iter()
         .chain(win.at)
-        .chain(points.first().map(|p| p.t))
-        .chain(points.last().map(|p| p.t))
         .all(small)
 }
 
@@ -109,7 +113,7 @@ pub(crate) fn extrapolated_series(
     let Some(window_samples) = window_samples.get_mut(..grid.len()) else {
         return false;
     };
-    if !fits_plain_arithmetic(grid, win, points) {
+    if !fits_plain_arithmetic(grid, win) {
         return false;
     }
     // Without `@`, every window of two or more samples holds a sample
@@ -502,5 +506,44 @@ mod tests {
         );
         assert!(!batched && out.is_empty());
         assert!(counts.iter().all(|&n| n == 0));
+    }
+
+    #[test]
+    fn far_samples_outside_every_window_keep_the_batch() {
+        let grid = Grid::new(0, 60_000, 10_000);
+        let win = Windows {
+            range: 30_000,
+            offset: 0,
+            at: None,
+            mode: crate::functions::WindowMode::Plain,
+            lookback: 0,
+        };
+        let near: Vec<FPoint> = (0..12)
+            .map(|k| FPoint {
+                t: k * 5_000,
+                f: (k * k) as f64,
+            })
+            .collect();
+        let far = |t| FPoint { t, f: 1e9 };
+        let mut with_far = vec![far(i64::MIN), far(-(1 << 62))];
+        with_far.extend(&near);
+        with_far.extend([far(1 << 62), far(i64::MAX)]);
+        let run = |points: &[FPoint]| {
+            let (mut counts, mut out) = (vec![0; grid.len()], Vec::new());
+            let kind = Kind::CounterRate;
+            let batched = extrapolated_series(
+                grid,
+                &win,
+                kind,
+                points,
+                &mut Vec::new(),
+                &mut counts,
+                &mut out,
+            );
+            assert!(batched);
+            let bits: Vec<(i64, u64)> = out.iter().map(|p| (p.t, p.f.to_bits())).collect();
+            (bits, counts)
+        };
+        assert_eq!(run(&with_far), run(&near));
     }
 }
