@@ -447,19 +447,38 @@ fn finalize_names_ordered(
     if !series.iter().any(|s| s.drop_name) {
         return Ok((series, false));
     }
-    for s in series.iter_mut().filter(|s| s.drop_name) {
-        s.metric = s.metric.without_name_and_metadata();
-        s.drop_name = false;
-    }
     // Common case first: series straight from a selector arrive in storage
     // (label) order and usually keep it without their names. Strictly
     // increasing labels are all distinct, so merging could only drop the
     // empty series; this one pass of comparisons replaces hashing every
-    // label set, and spares the caller its sort check.
-    if series
-        .windows(2)
-        .all(|w| matches!(w, [a, b] if a.metric < b.metric))
-    {
+    // label set, and spares the caller its sort check. A new label set per
+    // series is the costly part of a large result: halves go to two threads.
+    let drop_and_check = |part: &mut [StepSeries]| {
+        for s in part.iter_mut().filter(|s| s.drop_name) {
+            s.metric = s.metric.without_name_and_metadata();
+            s.drop_name = false;
+        }
+        part.windows(2)
+            .all(|w| matches!(w, [a, b] if a.metric < b.metric))
+    };
+    let increasing = if series.len() >= range_run::PARALLEL_MIN_SERIES {
+        let half = series.len() / 2;
+        let (first, second) = series.split_at_mut(half);
+        let (a, b) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| drop_and_check(second));
+            let a = drop_and_check(first);
+            let b = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, b)
+        });
+        let seam =
+            matches!((first.last(), second.first()), (Some(x), Some(y)) if x.metric < y.metric);
+        a && b && seam
+    } else {
+        drop_and_check(&mut series)
+    };
+    if increasing {
         series.retain(|s| !s.points.is_empty());
         return Ok((series, true));
     }
@@ -566,5 +585,65 @@ pub(crate) fn walk(expr: &Expr, f: &mut dyn FnMut(&Expr)) {
         | Expr::VectorSelector(_)
         | Expr::MatrixSelector(_)
         | Expr::Extension(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test")]
+    use super::*;
+    use crate::value::METRIC_NAME;
+
+    /// `n` series `{__name__=name(k), i=i(k)}` with one point at step 0 each.
+    fn named_series(
+        n: usize,
+        name: impl Fn(usize) -> &'static str,
+        i: impl Fn(usize) -> usize,
+    ) -> Vec<StepSeries> {
+        (0..n)
+            .map(|k| StepSeries {
+                metric: Labels::from_pairs(vec![
+                    (METRIC_NAME, name(k).to_string()),
+                    ("i", format!("{:05}", i(k))),
+                ]),
+                drop_name: true,
+                points: vec![FPoint { t: 0, f: k as f64 }].into(),
+            })
+            .collect()
+    }
+
+    // Above `PARALLEL_MIN_SERIES`, so the halves run on two threads.
+    const MANY: usize = 3_000;
+
+    #[test]
+    fn names_are_dropped_on_both_halves_and_order_is_seen() {
+        let (out, increasing) = finalize_names_ordered(named_series(MANY, |_| "m", |k| k)).unwrap();
+        assert!(increasing);
+        assert_eq!(out.len(), MANY);
+        assert!(out
+            .iter()
+            .all(|s| !s.drop_name && s.metric.get(METRIC_NAME).is_none()));
+    }
+
+    #[test]
+    fn order_broken_at_the_seam_takes_the_merging_path() {
+        // Each half increases alone; the second half's series sort first.
+        let half = MANY / 2;
+        let input = named_series(MANY, |_| "m", |k| (k + half) % MANY);
+        let (out, increasing) = finalize_names_ordered(input).unwrap();
+        assert!(!increasing);
+        let is: Vec<_> = out.iter().filter_map(|s| s.metric.get("i")).collect();
+        assert_eq!(
+            is.first().map(|s| s.to_string()),
+            Some(format!("{half:05}"))
+        );
+        assert_eq!(is.len(), MANY);
+    }
+
+    #[test]
+    fn same_labels_after_the_name_drop_at_one_step_fail() {
+        let input = named_series(MANY, |k| if k % 2 == 0 { "a" } else { "b" }, |k| k / 2);
+        let err = finalize_names_ordered(input).unwrap_err();
+        assert!(err.to_string().contains("same labelset"), "{err}");
     }
 }

@@ -16,7 +16,7 @@ use crate::storage::StorageSeries;
 use crate::value::{FPoint, Labels};
 
 /// Below this many series a query stays on one thread: spawning costs more.
-const PARALLEL_MIN_SERIES: usize = 2_000;
+pub(crate) const PARALLEL_MIN_SERIES: usize = 2_000;
 
 /// Where a worker puts each series' output points, in input order. Each
 /// worker owns one sink; the second worker's sink is merged into the first's.
