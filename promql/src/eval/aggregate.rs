@@ -48,6 +48,11 @@ impl Grouping {
         }
     }
 
+    /// Whether a label of this name is part of a series' group labels.
+    pub fn keeps(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name) == self.by
+    }
+
     /// The group labels of a series.
     pub fn key(&self, l: &Labels) -> Labels {
         if self.by {

@@ -12,6 +12,7 @@
 //! series (`quantile`, `topk`, `count_values`, ...) take the general path.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{AggregateExpr, Expr};
@@ -30,7 +31,7 @@ struct GroupFold<'g> {
     op: TokenId,
     grouping: &'g Grouping,
     steps: Grid,
-    index: HashMap<Labels, usize>,
+    index: GroupIndex,
     groups: Vec<(Labels, Vec<Acc>)>,
     /// For `sum`: each group's sums as columns while series are folded in
     /// (its accumulators in `groups` stay empty until [`GroupFold::settle`]).
@@ -82,19 +83,89 @@ impl GroupFold<'_> {
     }
 }
 
+/// The groups of one worker by the hash of their labels, so that a series
+/// finds its group from its own labels without building its group's label
+/// set: that cost an allocation, reference-count updates, a SipHash and a
+/// free per series (~6% of `sum by (x) (rate(m[5m]))` over 10k series).
+#[derive(Default)]
+struct GroupIndex {
+    /// Group slots (indices into the groups) by hash; a collision keeps
+    /// several, told apart by comparing labels.
+    slots: HashMap<u64, Vec<usize>, BuildHasherDefault<PassHasher>>,
+}
+
+impl GroupIndex {
+    /// The slot among `groups` of the group of a series with `labels`,
+    /// whose [`group_hash`] is `hash`.
+    fn find<T>(
+        &self,
+        hash: u64,
+        grouping: &Grouping,
+        labels: &Labels,
+        groups: &[(Labels, T)],
+    ) -> Option<usize> {
+        self.slots.get(&hash)?.iter().copied().find(|&slot| {
+            groups.get(slot).is_some_and(|(key, _)| {
+                let mut kept = labels.iter().filter(|l| grouping.keeps(&l.name));
+                key.iter().all(|k| kept.next() == Some(k)) && kept.next().is_none()
+            })
+        })
+    }
+
+    /// Records the group at `slot` under its labels' hash.
+    fn insert(&mut self, hash: u64, slot: usize) {
+        self.slots.entry(hash).or_default().push(slot);
+    }
+}
+
+/// A hash of the group labels of a series, computed from its own labels
+/// (FNV-1a over each kept name and value, 0xff after each: it never occurs
+/// in UTF-8, so "ab","c" and "a","bc" differ).
+fn group_hash(grouping: &Grouping, labels: &Labels) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for l in labels.iter().filter(|l| grouping.keeps(&l.name)) {
+        for s in [&*l.name, &*l.value] {
+            for b in s.bytes().chain([0xff]) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+    }
+    h
+}
+
+/// A hasher for keys that are hashes already ([`group_hash`]).
+#[derive(Default)]
+struct PassHasher(u64);
+
+impl Hasher for PassHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 impl SeriesSink for GroupFold<'_> {
     fn accept(&mut self, labels: &Labels, points: &[FPoint]) {
-        let key = self.grouping.key(labels);
-        let slot = match self.index.get(&key) {
-            Some(&i) => i,
+        let hash = group_hash(self.grouping, labels);
+        let slot = match self.index.find(hash, self.grouping, labels, &self.groups) {
+            Some(i) => i,
             None => {
-                self.index.insert(key.clone(), self.groups.len());
+                self.index.insert(hash, self.groups.len());
                 let accs = if self.op == token::T_SUM {
                     Vec::new()
                 } else {
                     vec![Acc::default(); self.steps.len()]
                 };
-                self.groups.push((key, accs));
+                self.groups.push((self.grouping.key(labels), accs));
                 self.groups.len() - 1
             }
         };
@@ -118,8 +189,10 @@ impl SeriesSink for GroupFold<'_> {
         self.settle();
         later.settle();
         for (key, accs) in later.groups {
-            match self.index.get(&key) {
-                Some(&i) => {
+            // A group's labels are their own group labels.
+            let hash = group_hash(self.grouping, &key);
+            match self.index.find(hash, self.grouping, &key, &self.groups) {
+                Some(i) => {
                     if let Some((_, mine)) = self.groups.get_mut(i) {
                         for (a, b) in mine.iter_mut().zip(&accs) {
                             a.merge(self.op, b);
@@ -127,7 +200,7 @@ impl SeriesSink for GroupFold<'_> {
                     }
                 }
                 None => {
-                    self.index.insert(key.clone(), self.groups.len());
+                    self.index.insert(hash, self.groups.len());
                     self.groups.push((key, accs));
                 }
             }
@@ -164,7 +237,7 @@ impl Evaluator<'_> {
             op,
             grouping: &grouping,
             steps: grid,
-            index: HashMap::new(),
+            index: GroupIndex::default(),
             groups: Vec::new(),
             sums: Vec::new(),
         };
@@ -220,4 +293,72 @@ fn finish(mut fold: GroupFold<'_>, op: TokenId, grid: Grid, drops_name: bool) ->
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use promql_parser::parser::LabelModifier;
+
+    use super::*;
+
+    /// Label sets with shared and missing labels, in no particular order.
+    fn series() -> Vec<Labels> {
+        (0..200)
+            .map(|i: usize| {
+                let mut pairs = vec![("__name__", format!("m{}", i % 2)), ("i", i.to_string())];
+                if !i.is_multiple_of(3) {
+                    pairs.push(("x", (i % 5).to_string()));
+                }
+                if i.is_multiple_of(4) {
+                    pairs.push(("a", (i % 7).to_string()));
+                }
+                Labels::from_pairs(pairs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn group_index_finds_the_groups_of_the_group_labels() {
+        for modifier in [
+            None,
+            Some(LabelModifier::include(vec!["x"])),
+            Some(LabelModifier::include(vec!["x", "a", "__name__"])),
+            Some(LabelModifier::include(vec!["nope"])),
+            Some(LabelModifier::exclude(vec!["i"])),
+            Some(LabelModifier::exclude(vec!["i", "x"])),
+        ] {
+            let grouping = Grouping::new(modifier.as_ref());
+            let (mut index, mut groups) = (GroupIndex::default(), Vec::new());
+            let mut expected: HashMap<Labels, usize> = HashMap::new();
+            for labels in series() {
+                let key = grouping.key(&labels);
+                let hash = group_hash(&grouping, &labels);
+                assert_eq!(hash, group_hash(&grouping, &key), "{key}");
+                let want = expected.get(&key).copied();
+                assert_eq!(index.find(hash, &grouping, &labels, &groups), want);
+                assert_eq!(index.find(hash, &grouping, &key, &groups), want);
+                if want.is_none() {
+                    expected.insert(key.clone(), groups.len());
+                    index.insert(hash, groups.len());
+                    groups.push((key, ()));
+                }
+            }
+            assert!(!groups.is_empty());
+        }
+    }
+
+    #[test]
+    fn group_index_tells_colliding_groups_apart() {
+        let grouping = Grouping::new(Some(&LabelModifier::include(vec!["x"])));
+        let x = |v: &str| Labels::from_pairs([("__name__", "m"), ("x", v)]);
+        let groups = [(grouping.key(&x("1")), ()), (grouping.key(&x("2")), ())];
+        let mut index = GroupIndex::default();
+        // Both under one hash, as if it collided.
+        index.insert(7, 0);
+        index.insert(7, 1);
+        assert_eq!(index.find(7, &grouping, &x("2"), &groups), Some(1));
+        assert_eq!(index.find(7, &grouping, &x("1"), &groups), Some(0));
+        assert_eq!(index.find(7, &grouping, &x("3"), &groups), None);
+        assert_eq!(index.find(8, &grouping, &x("1"), &groups), None);
+    }
 }
