@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use promlite::bench::dataset::Series;
 use promlite::bench::peers::{self, Kind, Peer};
-use promlite::bench::write::{Protocol, Workload, WorkloadArgs};
+use promlite::bench::write::{DataSet, Protocol, Workload, WorkloadArgs};
 
 use answer::{compare, Answer};
 use data::INTERVAL_MS;
@@ -239,6 +239,7 @@ impl EvalTimes {
         let workload = Workload::from_series(
             data,
             &WorkloadArgs {
+                data: DataSet::Kubernetes,
                 series: 0,
                 duration: 0,
                 interval: INTERVAL_MS,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 
 use super::peers::{agent, Kind, Peer};
-use super::write::{self, OutputFormat, Workload, WorkloadArgs};
+use super::write::{self, DataSet, OutputFormat, Workload, WorkloadArgs};
 
 /// Command-line arguments of `promlite bench compare`.
 #[derive(clap::Args, Debug, Clone)]
@@ -46,8 +46,26 @@ fn parse_step(s: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("invalid step {s:?}"))
 }
 
-/// The fixed query set: names and PromQL over the generated data set's metrics.
-pub const QUERIES: [(&str, &str); 4] = [
+/// The query set of a data set: names and PromQL over its metrics.
+pub fn queries(data: DataSet) -> &'static [(&'static str, &'static str)] {
+    match data {
+        DataSet::Kubernetes => &QUERIES,
+        DataSet::EngineBench => &ENGINE_BENCH_QUERIES,
+    }
+}
+
+/// The three queries of the PromQL engine bench (`promql/benches/engine.rs`).
+const ENGINE_BENCH_QUERIES: [(&str, &str); 3] = [
+    ("sum_by_rate", "sum by (x) (rate(m[5m]))"),
+    (
+        "histogram_quantile",
+        "histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m])))",
+    ),
+    ("max_over_time", "max_over_time(g[1h])"),
+];
+
+/// The queries over the Kubernetes-like data set.
+const QUERIES: [(&str, &str); 4] = [
     (
         "sum_rate",
         "sum by (namespace) (rate(container_cpu_usage_seconds_total[5m]))",
@@ -71,7 +89,7 @@ const SAME: &str = "same";
 /// Verdict when Prometheus was skipped: nothing to compare against.
 const NO_REFERENCE: &str = "no reference (prometheus skipped)";
 
-/// The range of the rate() windows in [`QUERIES`], ms.
+/// The range of the rate() windows of the queries, ms.
 const RATE_WINDOW_MS: i64 = 5 * 60 * 1000;
 
 /// Everything measured for one system.
@@ -87,7 +105,7 @@ pub struct SystemResult {
     pub peak_rss_mib: f64,
     /// Durable bytes on disk per sample after a snapshot / flush.
     pub bytes_per_sample: f64,
-    /// Median latency per query, ms, in [`QUERIES`] order.
+    /// Median latency per query, ms, in [`queries`] order.
     pub query_ms: Vec<f64>,
     /// Per query: does the answer agree with Prometheus's (and how, if not)?
     pub agreement: Vec<String>,
@@ -119,8 +137,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         results.push(result);
         answers.push(answer);
     }
-    check_agreement(&mut results, &answers);
-    print_results(&results, args.format)?;
+    let queries = queries(args.workload.data);
+    check_agreement(&mut results, &answers, queries);
+    print_results(&results, args.format, queries)?;
     if results.iter().any(|r| {
         r.system == "promlite" && r.agreement.iter().any(|a| a != SAME && a != NO_REFERENCE)
     }) {
@@ -156,7 +175,7 @@ fn measure(
         .context("every remainder holds a sample; use a longer interval")?;
     let mut query_ms = Vec::new();
     let mut answer = Vec::new();
-    for (_, q) in QUERIES {
+    for (_, q) in queries(args.workload.data) {
         let (ms, body) = time_query(peer, q, start, end, args.step, args.query_runs)?;
         query_ms.push(ms);
         answer.push(body);
@@ -290,10 +309,14 @@ fn without_name(answer: &serde_json::Value) -> serde_json::Value {
     answer
 }
 
-fn check_agreement(results: &mut [SystemResult], answers: &[Vec<serde_json::Value>]) {
+fn check_agreement(
+    results: &mut [SystemResult],
+    answers: &[Vec<serde_json::Value>],
+    queries: &[(&str, &str)],
+) {
     let reference = results.iter().position(|r| r.system == "prometheus");
     for (i, result) in results.iter_mut().enumerate() {
-        result.agreement = QUERIES
+        result.agreement = queries
             .iter()
             .enumerate()
             .map(|(qi, (name, _))| {
@@ -328,7 +351,11 @@ fn check_agreement(results: &mut [SystemResult], answers: &[Vec<serde_json::Valu
     }
 }
 
-fn print_results(results: &[SystemResult], format: OutputFormat) -> anyhow::Result<()> {
+fn print_results(
+    results: &[SystemResult],
+    format: OutputFormat,
+    queries: &[(&str, &str)],
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
         for r in results {
@@ -345,7 +372,7 @@ fn print_results(results: &[SystemResult], format: OutputFormat) -> anyhow::Resu
         "{:<18}{:>22}{:>22}{:>20}{:>20}",
         "system", "CPU-s/M samples", "samples/s", "peak RSS MiB", "bytes/sample"
     );
-    for (name, _) in QUERIES {
+    for (name, _) in queries {
         header.push_str(&format!("{:>24}", format!("{name} ms")));
     }
     writeln!(out, "{header}")?;
@@ -368,7 +395,7 @@ fn print_results(results: &[SystemResult], format: OutputFormat) -> anyhow::Resu
     }
     writeln!(out)?;
     for r in results {
-        let verdicts: Vec<String> = QUERIES
+        let verdicts: Vec<String> = queries
             .iter()
             .zip(&r.agreement)
             .map(|((n, _), a)| format!("{n}: {a}"))

@@ -49,6 +49,76 @@ pub fn kubernetes_like(
     .collect()
 }
 
+/// The data of the PromQL engine bench (`promql/benches/support/workload.rs`)
+/// as series to remote-write, for timing its queries over HTTP: `series`
+/// counters `m{x, i}` (`x` = `i` mod 10), `series` gauges `g{i}` and
+/// `series / 10` histograms `h_bucket{i, le}` of 10 buckets, a sample every
+/// `interval_ms` over `duration_ms`. Unlike the bench, each series has its own
+/// phase in the interval, so samples never sit on a query's step grid (where
+/// Prometheus 2.42's left-closed windows would disagree with 3.x's).
+pub fn engine_bench(series: usize, duration_ms: i64, interval_ms: i64, seed: u64) -> Vec<Series> {
+    const BUCKETS: [&str; 10] = [
+        "0.005", "0.01", "0.05", "0.1", "0.5", "1", "5", "10", "50", "+Inf",
+    ];
+    let interval = interval_ms.max(1);
+    let n = (duration_ms / interval).max(1);
+    let labels = |pairs: &[(&str, String)]| -> Labels {
+        let mut l: Labels = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect();
+        l.sort();
+        l
+    };
+    let mut out = Vec::with_capacity(series * 3);
+    for i in 0..series {
+        let mut rng = SplitMix64::for_stream(seed, i as u64);
+        let mut phase_ts = || {
+            let phase = rng.below(interval as u64) as i64;
+            (0..n).map(move |k| SYNTHETIC_START_MS + phase + k * interval)
+        };
+        let (m_ts, g_ts): (Vec<i64>, Vec<i64>) = (phase_ts().collect(), phase_ts().collect());
+        // The buckets of one histogram come from one scrape: one phase.
+        let h_phase = SplitMix64::for_stream(seed ^ 0x4b1d, (i / BUCKETS.len()) as u64)
+            .below(interval as u64) as i64;
+        let h_ts = (0..n).map(|k| SYNTHETIC_START_MS + h_phase + k * interval);
+        let mut counter = 0.0;
+        let m = m_ts
+            .into_iter()
+            .map(|t| {
+                counter += rng.unit() * 10.0;
+                (t, counter)
+            })
+            .collect();
+        let g = g_ts.into_iter().map(|t| (t, rng.unit() * 100.0)).collect();
+        out.push((
+            labels(&[
+                ("__name__", "m".into()),
+                ("x", (i % 10).to_string()),
+                ("i", i.to_string()),
+            ]),
+            m,
+        ));
+        out.push((labels(&[("__name__", "g".into()), ("i", i.to_string())]), g));
+        // Series `i` is bucket `i % 10` of histogram `i / 10`: a cumulative
+        // count growing by its bucket's share each scrape.
+        let share = (i % BUCKETS.len() + 1) as f64;
+        let h = h_ts
+            .zip(1..)
+            .map(|(t, k)| (t, share * f64::from(k)))
+            .collect();
+        out.push((
+            labels(&[
+                ("__name__", "h_bucket".into()),
+                ("i", (i / BUCKETS.len()).to_string()),
+                ("le", BUCKETS[i % BUCKETS.len()].to_string()),
+            ]),
+            h,
+        ));
+    }
+    out
+}
+
 /// Series each synthetic pod exposes.
 pub const SERIES_PER_TARGET: usize = 32;
 
@@ -544,6 +614,35 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Series>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_bench_has_the_bench_metrics_off_a_common_grid() {
+        let data = engine_bench(20, 3_600_000, 60_000, 1);
+        let named = |n: &str| {
+            data.iter()
+                .filter(|(l, _)| l.iter().any(|(k, v)| k == "__name__" && v == n))
+                .count()
+        };
+        assert_eq!((named("m"), named("g"), named("h_bucket")), (20, 20, 20));
+        for (labels, samples) in &data {
+            assert!(labels.windows(2).all(|w| w[0].0 < w[1].0), "{labels:?}");
+            assert_eq!(samples.len(), 60);
+            assert!(samples.windows(2).all(|w| w[1].0 - w[0].0 == 60_000));
+        }
+        let phases: std::collections::HashSet<i64> =
+            data.iter().map(|(_, s)| s[0].0 % 60_000).collect();
+        assert!(phases.len() > 10, "series have their own phases");
+        // The buckets of histogram 0 share their scrapes and are cumulative.
+        let h0: Vec<&Vec<(i64, f64)>> = data
+            .iter()
+            .filter(|(l, _)| l.contains(&("i".into(), "0".into())) && l[0].1 == "h_bucket")
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(h0.len(), 10);
+        assert!(h0
+            .windows(2)
+            .all(|w| w[0][5].0 == w[1][5].0 && w[0][5].1 < w[1][5].1));
+    }
 
     #[test]
     fn pods_draw_independent_values() {

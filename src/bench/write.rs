@@ -37,7 +37,10 @@ pub struct Args {
 /// What data to send and how to batch it.
 #[derive(clap::Args, Debug, Clone)]
 pub struct WorkloadArgs {
-    /// Number of series (a Kubernetes-like mix of counters, gauges and histogram buckets).
+    /// Which synthetic data set to generate.
+    #[arg(long, value_enum, default_value_t = DataSet::Kubernetes)]
+    pub data: DataSet,
+    /// Number of series: of the whole mix (`kubernetes`), or of each metric (`engine-bench`).
     #[arg(long, default_value_t = 10_000)]
     pub series: usize,
     /// Time span of the data, e.g. `4h`.
@@ -55,6 +58,17 @@ pub struct WorkloadArgs {
     /// Remote-write protocol version of the bodies.
     #[arg(long, value_enum, default_value_t = Protocol::V1)]
     pub protocol: Protocol,
+}
+
+/// The synthetic data sets.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataSet {
+    /// A Kubernetes-like mix of counters, gauges and histogram buckets
+    /// ([`dataset::kubernetes_like`]).
+    Kubernetes,
+    /// The PromQL engine bench's data: counters `m`, gauges `g` and 10-bucket
+    /// histograms `h_bucket` ([`dataset::engine_bench`]).
+    EngineBench,
 }
 
 /// Remote-write protocol version.
@@ -108,7 +122,12 @@ pub struct Workload {
 impl Workload {
     /// Generates the data set and encodes it into `shards` queues of request bodies.
     pub fn build(args: &WorkloadArgs, shards: usize) -> anyhow::Result<Workload> {
-        let data = dataset::kubernetes_like(args.series, args.duration, args.interval, args.seed);
+        let (series, duration, interval, seed) =
+            (args.series, args.duration, args.interval, args.seed);
+        let data = match args.data {
+            DataSet::Kubernetes => dataset::kubernetes_like(series, duration, interval, seed),
+            DataSet::EngineBench => dataset::engine_bench(series, duration, interval, seed),
+        };
         Workload::from_series(&data, args, shards)
     }
 
@@ -449,6 +468,7 @@ mod tests {
 
     fn args(protocol: Protocol) -> WorkloadArgs {
         WorkloadArgs {
+            data: DataSet::Kubernetes,
             series: 30,
             duration: 3_600_000,
             interval: 15_000,

@@ -3,7 +3,7 @@
 
 use promlite::bench::dataset::{self, Series, SYNTHETIC_START_MS};
 use promlite::bench::peers::Peer;
-use promlite::bench::write::{self, Protocol, Workload, WorkloadArgs};
+use promlite::bench::write::{self, DataSet, Protocol, Workload, WorkloadArgs};
 
 /// Scrape interval of all data, ms. Ranges, offsets, steps and subquery steps in the
 /// queries are multiples of it, which keeps window edges off the samples.
@@ -238,6 +238,7 @@ fn edge_series(pods: &[(String, String)]) -> Vec<Series> {
 pub fn send_in_time_order(data: &[Series], peers: &[&Peer]) {
     let (first, last) = time_range(data);
     let args = WorkloadArgs {
+        data: DataSet::Kubernetes,
         series: 0,
         duration: 0,
         interval: INTERVAL_MS,
