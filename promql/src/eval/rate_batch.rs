@@ -19,7 +19,7 @@
 use super::range_fn::output_capacity;
 use super::selectors::Windows;
 use super::Grid;
-use crate::functions::rate::{self, Kind, WindowShape};
+use crate::functions::rate::{self, Kind, SharedShape, WindowShape};
 use crate::value::FPoint;
 
 /// The floats kept per window: the fields of a [`WindowShape`] but the
@@ -58,6 +58,18 @@ impl<'s> Columns<'s> {
             intervals,
             first,
             result,
+        }
+    }
+
+    /// The columns from window `k` on.
+    fn from(&mut self, k: usize) -> Columns<'_> {
+        Columns {
+            to_start_ms: self.to_start_ms.get_mut(k..).unwrap_or_default(),
+            to_end_ms: self.to_end_ms.get_mut(k..).unwrap_or_default(),
+            sampled_ms: self.sampled_ms.get_mut(k..).unwrap_or_default(),
+            intervals: self.intervals.get_mut(k..).unwrap_or_default(),
+            first: self.first.get_mut(k..).unwrap_or_default(),
+            result: self.result.get_mut(k..).unwrap_or_default(),
         }
     }
 
@@ -130,60 +142,257 @@ pub(crate) fn extrapolated_series(
     // One window per step at most (with `@`, every step sees the same
     // window); the scratch buffer grows to that once and is reused.
     let mut cols = Columns::new(scratch, grid.len());
+    let batch = Batch {
+        grid,
+        win,
+        kind,
+        points,
+        // Every window spans exactly the range: one division per series.
+        range_seconds: win.range as f64 / 1000.0,
+    };
+    let n = match Interior::of(&batch) {
+        Some(interior) => interior.extrapolate(&batch, window_samples, &mut cols, room),
+        None => any_series(&batch, window_samples, &mut cols, room),
+    };
+    out.truncate(base + n);
+    true
+}
+
+/// One series' batch: what every step of it shares.
+struct Batch<'a> {
+    grid: Grid,
+    win: &'a Windows,
+    kind: Kind,
+    /// The series' samples, time-ordered.
+    points: &'a [FPoint],
+    /// The range, s.
+    range_seconds: f64,
+}
+
+/// The two passes over every window of any series, into `room`; returns
+/// how many windows gave a point.
+fn any_series(
+    b: &Batch<'_>,
+    window_samples: &mut [usize],
+    cols: &mut Columns<'_>,
+    room: &mut [FPoint],
+) -> usize {
+    let Batch {
+        grid, kind, points, ..
+    } = *b;
     // One loop per case, so that the common ones carry no reset state.
     let n = if !kind.is_counter() {
-        collect::<false>(
-            grid,
-            win,
-            points,
-            window_samples,
-            &mut cols,
-            room,
-            |_, _| None,
-        )
-        .0
+        collect::<false>(b, Start::default(), window_samples, cols, room, |_, _| None).0
     } else {
         // Resets are rare: pass 1 notes whether any sample it admits to a
         // window is below the one before while assuming there are none
         // (every window adds the kernel's empty sum, `-0.0`), and only then
         // runs again with the in-order reset sums, counting nothing twice.
-        let (n, saw_reset) = collect::<true>(
-            grid,
-            win,
-            points,
-            window_samples,
-            &mut cols,
-            room,
-            |_, _| Some(-0.0),
-        );
+        let (n, saw_reset) =
+            collect::<true>(b, Start::default(), window_samples, cols, room, |_, _| {
+                Some(-0.0)
+            });
         if saw_reset {
             let mut resets = Resets::default();
             let mut recount = vec![0; grid.len()];
-            collect::<false>(
-                grid,
-                win,
-                points,
-                &mut recount,
-                &mut cols,
-                room,
-                |lo, hi| Some(resets.correction(points, lo, hi)),
-            )
+            collect::<false>(b, Start::default(), &mut recount, cols, room, |lo, hi| {
+                Some(resets.correction(points, lo, hi))
+            })
             .0
         } else {
             n
         }
     };
-    // Every window spans exactly the range: one division per series.
-    let range_seconds = win.range as f64 / 1000.0;
-    extrapolate_columns(kind, &mut cols, n, range_seconds);
-    out.truncate(base + n);
-    let written = out.get_mut(base..).unwrap_or_default();
-    for (p, f) in written.iter_mut().zip(cols.result.iter()) {
+    extrapolate_columns(kind, cols, n, b.range_seconds);
+    for (p, f) in room.iter_mut().zip(cols.result.iter()).take(n) {
         p.f = *f;
     }
-    true
+    n
 }
 
+/// The windows of a regularly sampled series that lie wholly inside its
+/// samples: each holds as many samples as the others at the same distances
+/// from its edges, so all share one [`SharedShape`], and the samples a
+/// window holds follow from its step without sliding over them.
+///
+/// Scrapes land at a fixed interval (Prometheus even aligns the jitter
+/// away), and a dashboard's step is usually a multiple of it: this is the
+/// common case, and it skips pass 1's per-window bookkeeping and six of pass
+/// 2's seven divisions. Windows near the ends of the series take the usual
+/// path.
+#[derive(Debug, PartialEq)]
+struct Interior {
+    /// Steps whose windows are interior (a non-empty range).
+    steps: std::ops::Range<usize>,
+    /// The first sample of the first interior window.
+    first: usize,
+    /// Samples in each window (two or more).
+    count: usize,
+    /// Samples from one window's first to the next one's.
+    stride: usize,
+}
+
+impl Interior {
+    /// The interior windows of `points` over `grid`, if the series is
+    /// sampled at a fixed interval that divides the step, has no counter
+    /// reset (for counters), and any window is interior. Reads every
+    /// timestamp once.
+    fn of(b: &Batch<'_>) -> Option<Interior> {
+        let Batch {
+            grid,
+            win,
+            kind,
+            points,
+            ..
+        } = *b;
+        if win.at.is_some() {
+            return None;
+        }
+        let (first, second) = (points.first()?, points.get(1)?);
+        let interval = second.t.checked_sub(first.t)?;
+        if interval <= 0 || grid.step % interval != 0 {
+            return None;
+        }
+        let (mut irregular, mut reset) = (false, false);
+        for (a, b) in points.iter().zip(points.get(1..)?) {
+            irregular |= b.t.wrapping_sub(a.t) != interval;
+            reset |= b.f < a.f;
+        }
+        if irregular || (reset && kind.is_counter()) {
+            return None;
+        }
+        // The index of the first sample after time `x` were the samples
+        // unbounded on both sides (wide arithmetic: `x - first.t` may not
+        // fit `i64`).
+        let after = |x: i64| (i128::from(x) - i128::from(first.t)).div_euclid(interval.into()) + 1;
+        let end = grid.start - win.offset;
+        let (lo, hi) = (after(end - win.range), after(end));
+        let stride = i128::from(grid.step / interval);
+        // Window `j` holds samples `lo + j * stride .. hi + j * stride` when
+        // they exist: from step `from` on (none before the first sample) to
+        // step `to` (none past the last).
+        let from = if lo >= 0 {
+            0
+        } else {
+            (-lo + stride - 1) / stride
+        };
+        let samples = i128::try_from(points.len()).ok()?;
+        let to = if hi > samples {
+            return None;
+        } else {
+            ((samples - hi) / stride + 1).min(i128::try_from(grid.len()).ok()?)
+        };
+        if hi - lo < 2 || from >= to {
+            return None;
+        }
+        Some(Interior {
+            steps: usize::try_from(from).ok()?..usize::try_from(to).ok()?,
+            first: usize::try_from(lo + from * stride).ok()?,
+            count: usize::try_from(hi - lo).ok()?,
+            stride: usize::try_from(stride).ok()?,
+        })
+    }
+
+    /// Both passes for the windows before and after the interior, the
+    /// shared shape for those inside it; the points in step order into
+    /// `room`, returning how many.
+    fn extrapolate(
+        &self,
+        b: &Batch<'_>,
+        window_samples: &mut [usize],
+        cols: &mut Columns<'_>,
+        room: &mut [FPoint],
+    ) -> usize {
+        // No resets (checked): a counter's windows add the empty sum.
+        let correction = b.kind.is_counter().then_some(-0.0);
+        let (before, rest) =
+            window_samples.split_at_mut(self.steps.start.min(window_samples.len()));
+        let (inside, after) = rest.split_at_mut(self.steps.len().min(rest.len()));
+        let (n_before, _) =
+            collect::<false>(b, Start::default(), before, cols, room, |_, _| correction);
+        let (room_before, room) = room.split_at_mut(n_before.min(room.len()));
+        let (room_inside, room_after) = room.split_at_mut(inside.len().min(room.len()));
+        let n_inside = self.fill(b, inside, room_inside, correction);
+        // The sample the first window after the interior would start at.
+        let next = self.first + self.steps.len() * self.stride;
+        let (n_after, _) = collect::<false>(
+            b,
+            Start {
+                step: self.steps.end,
+                sample: next.min(b.points.len()),
+            },
+            after,
+            &mut cols.from(n_before),
+            room_after,
+            |_, _| correction,
+        );
+        extrapolate_columns(b.kind, cols, n_before + n_after, b.range_seconds);
+        let (result_before, result_after) = cols.result.split_at(n_before);
+        for (p, f) in room_before.iter_mut().zip(result_before) {
+            p.f = *f;
+        }
+        for (p, f) in room_after.iter_mut().zip(result_after).take(n_after) {
+            p.f = *f;
+        }
+        n_before + n_inside + n_after
+    }
+
+    /// The interior windows' points into `room`, their sizes into
+    /// `window_samples` (both one per interior step); returns how many.
+    fn fill(
+        &self,
+        b: &Batch<'_>,
+        window_samples: &mut [usize],
+        room: &mut [FPoint],
+        correction: Option<f64>,
+    ) -> usize {
+        let Batch {
+            grid,
+            win,
+            kind,
+            points,
+            range_seconds,
+        } = *b;
+        let step_t = grid.t(self.steps.start);
+        let end = step_t - win.offset;
+        let (Some(first), Some(last)) = (
+            points.get(self.first),
+            points.get(self.first + self.count - 1),
+        ) else {
+            return 0;
+        };
+        // The same conversions as pass 1 makes per window.
+        let shape = SharedShape::new(
+            kind,
+            (first.t - (end - win.range)) as f64,
+            (end - last.t) as f64,
+            (last.t - first.t) as f64,
+            (self.count - 1) as i64 as f64,
+            range_seconds,
+        );
+        let firsts = points.get(self.first..).unwrap_or_default();
+        let lasts = points
+            .get(self.first + self.count - 1..)
+            .unwrap_or_default();
+        let mut n = 0;
+        for ((p, samples), (first, last)) in room.iter_mut().zip(window_samples.iter_mut()).zip(
+            firsts
+                .iter()
+                .step_by(self.stride)
+                .zip(lasts.iter().step_by(self.stride)),
+        ) {
+            *samples += self.count;
+            let mut result = last.f - first.f;
+            if let Some(c) = correction {
+                result += c;
+            }
+            p.t = step_t + n as i64 * grid.step;
+            p.f = shape.extrapolate(first.f, result);
+            n += 1;
+        }
+        n
+    }
+}
 /// Whether the second of two consecutive samples is below the first: a
 /// counter reset (never with NaN).
 fn is_reset(pair: &[FPoint]) -> bool {
@@ -231,6 +440,14 @@ impl Resets {
     }
 }
 
+/// Where [`collect`] starts: a step, and a sample at or before the first
+/// one that step's window admits.
+#[derive(Clone, Copy, Default)]
+struct Start {
+    step: usize,
+    sample: usize,
+}
+
 /// Pass 1: slides the windows over `points`, counts their samples into
 /// `window_samples` (one entry per step) and stores each window of two or
 /// more samples: its step time into `out`, its extrapolation inputs into
@@ -242,16 +459,21 @@ impl Resets {
 ///
 /// Written with local indices and slices rather than `push` and `self`
 /// fields, so the column pointers and the window count stay in registers.
+///
+/// `from` gives the step of `window_samples[0]` and a sample index at or
+/// before the first one the first window admits (0 for a whole series).
 #[inline(always)]
 fn collect<const TRACK_RESETS: bool>(
-    grid: Grid,
-    win: &Windows,
-    points: &[FPoint],
+    b: &Batch<'_>,
+    from: Start,
     window_samples: &mut [usize],
     cols: &mut Columns<'_>,
     out: &mut [FPoint],
     mut correction: impl FnMut(usize, usize) -> Option<f64>,
 ) -> (usize, bool) {
+    let Batch {
+        grid, win, points, ..
+    } = *b;
     let Columns {
         to_start_ms,
         to_end_ms,
@@ -260,11 +482,11 @@ fn collect<const TRACK_RESETS: bool>(
         first: first_col,
         result: result_col,
     } = cols;
-    let (mut lo, mut hi, mut n) = (0usize, 0usize, 0usize);
+    let (mut lo, mut hi, mut n) = (from.sample, from.sample, 0usize);
     let mut saw_reset = false;
     // NaN: the first sample admitted is compared with nothing.
     let mut prev_f = f64::NAN;
-    let mut t = grid.start;
+    let mut t = grid.t(from.step);
     for samples in window_samples.iter_mut() {
         let step_t = t;
         t += grid.step;
@@ -545,5 +767,184 @@ mod tests {
             (bits, counts)
         };
         assert_eq!(run(&with_far), run(&near));
+    }
+
+    /// The kernel on every window, as the evaluator runs it without the batch:
+    /// the points and each step's window size.
+    fn per_window(
+        grid: Grid,
+        win: &Windows,
+        kind: Kind,
+        points: &[FPoint],
+    ) -> (Vec<(i64, u64)>, Vec<usize>) {
+        let kernel = match kind {
+            Kind::CounterRate => rate::rate,
+            Kind::CounterIncrease => rate::increase,
+            Kind::GaugeDelta => rate::delta,
+        };
+        let (mut out, mut counts) = (Vec::new(), Vec::new());
+        for j in 0..grid.len() {
+            let t = grid.t(j);
+            let end = win.at.unwrap_or(t) - win.offset;
+            let start = end - win.range;
+            let inside: Vec<FPoint> = points
+                .iter()
+                .copied()
+                .filter(|p| p.t > start && p.t <= end)
+                .collect();
+            counts.push(inside.len());
+            let w = crate::functions::RangeWindow {
+                points: &inside,
+                range_start_ms: start,
+                range_end_ms: end,
+                eval_ts_ms: t,
+                mode: crate::functions::WindowMode::Plain,
+            };
+            if let Some(f) = kernel(&w, &[], &mut Vec::new()).unwrap() {
+                out.push((t, f.to_bits()));
+            }
+        }
+        (out, counts)
+    }
+
+    /// The batch over a series, appended after a point already in `out`.
+    fn batched(
+        grid: Grid,
+        win: &Windows,
+        kind: Kind,
+        points: &[FPoint],
+    ) -> (Vec<(i64, u64)>, Vec<usize>) {
+        let (mut counts, mut out) = (vec![0; grid.len()], vec![FPoint { t: -1, f: 0.5 }]);
+        assert!(extrapolated_series(
+            grid,
+            win,
+            kind,
+            points,
+            &mut Vec::new(),
+            &mut counts,
+            &mut out
+        ));
+        assert_eq!(out[0], FPoint { t: -1, f: 0.5 });
+        (
+            out[1..].iter().map(|p| (p.t, p.f.to_bits())).collect(),
+            counts,
+        )
+    }
+
+    fn interior(grid: Grid, win: &Windows, kind: Kind, points: &[FPoint]) -> Option<Interior> {
+        Interior::of(&Batch {
+            grid,
+            win,
+            kind,
+            points,
+            range_seconds: win.range as f64 / 1000.0,
+        })
+    }
+
+    #[test]
+    fn interior_windows_of_regular_series_give_the_kernels_bits() {
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut interiors = 0;
+        for round in 0..400 {
+            let interval = 1 + (next() % 20) as i64;
+            let t0 = (next() % 200) as i64 - 100;
+            let len = 2 + (next() % 60) as usize;
+            // Counters from zero or above, some starting near zero (the zero
+            // clamp), gauges with any values; a few odd values.
+            let mut v = match next() % 3 {
+                0 => 0.0,
+                1 => (next() % 1000) as f64,
+                _ => -((next() % 50) as f64),
+            };
+            let points: Vec<FPoint> = (0..len)
+                .map(|k| {
+                    v += match next() % 40 {
+                        0 => f64::NAN,
+                        1 => f64::INFINITY,
+                        2 => -0.0,
+                        _ => (next() % 100) as f64 / 3.0,
+                    };
+                    if v.is_nan() && !next().is_multiple_of(4) {
+                        v = 5.0;
+                    }
+                    FPoint {
+                        t: t0 + k as i64 * interval,
+                        f: v,
+                    }
+                })
+                .collect();
+            let step = interval * (1 + (next() % 4) as i64);
+            let start = t0 - 100 + (next() % 150) as i64;
+            let grid = Grid::new(start, start + (next() % 500) as i64, step);
+            let win = Windows {
+                range: 1 + (next() % (interval as u64 * 8)) as i64,
+                offset: (next() % 30) as i64 - 15,
+                at: None,
+                mode: crate::functions::WindowMode::Plain,
+                lookback: 0,
+            };
+            for kind in [Kind::CounterRate, Kind::CounterIncrease, Kind::GaugeDelta] {
+                interiors += usize::from(interior(grid, &win, kind, &points).is_some());
+                assert_eq!(
+                    batched(grid, &win, kind, &points),
+                    per_window(grid, &win, kind, &points),
+                    "{kind:?}, round {round}"
+                );
+            }
+        }
+        assert!(interiors > 300, "{interiors} series took the interior path");
+    }
+
+    #[test]
+    fn interior_is_found_only_where_it_holds() {
+        let grid = Grid::new(0, 600_000, 60_000);
+        let win = Windows {
+            range: 300_000,
+            offset: 0,
+            at: None,
+            mode: crate::functions::WindowMode::Plain,
+            lookback: 0,
+        };
+        let regular: Vec<FPoint> = (0..10)
+            .map(|k| FPoint {
+                t: k * 60_000,
+                f: k as f64,
+            })
+            .collect();
+        // Windows 4..=9 hold samples 0..=4 up to 5..=9; window 10 only 6..=9.
+        assert_eq!(
+            interior(grid, &win, Kind::CounterRate, &regular),
+            Some(Interior {
+                steps: 4..10,
+                first: 0,
+                count: 5,
+                stride: 1
+            })
+        );
+        let mut jitter = regular.clone();
+        jitter[4].t += 1;
+        assert_eq!(interior(grid, &win, Kind::CounterRate, &jitter), None);
+        let mut reset = regular.clone();
+        reset[4].f = 0.0;
+        assert_eq!(interior(grid, &win, Kind::CounterRate, &reset), None);
+        assert!(interior(grid, &win, Kind::GaugeDelta, &reset).is_some());
+        let pinned = Windows {
+            at: Some(300_000),
+            ..win
+        };
+        assert_eq!(interior(grid, &pinned, Kind::CounterRate, &regular), None);
+        let odd_step = Grid::new(0, 600_000, 90_000);
+        assert_eq!(interior(odd_step, &win, Kind::CounterRate, &regular), None);
+        let far: Vec<FPoint> = [i64::MIN + 1, 0]
+            .iter()
+            .map(|&t| FPoint { t, f: 1.0 })
+            .collect();
+        assert_eq!(interior(grid, &win, Kind::CounterRate, &far), None);
     }
 }
