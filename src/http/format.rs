@@ -33,43 +33,10 @@ impl IntoResponse for JsonBody {
 
 /// Appends `f` as Go's `strconv.AppendFloat` with the format Prometheus picks:
 /// `'e'` when `0 < |f| < 1e-6` or `|f| >= 1e21`, else `'f'`, shortest digits
-/// that round-trip. Not quoted.
+/// that round-trip (an exact tie between two candidates takes the even last
+/// digit, as Go does). Not quoted. The work is in [`super::float`].
 pub fn push_float(out: &mut String, f: f64) {
-    if f.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if f.is_infinite() {
-        out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
-        return;
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        push_exponent_form(out, f);
-    } else {
-        // Rust's Display prints the shortest round-trip digits in positional form,
-        // which is exactly Go's 'f' with precision -1 (including "-0").
-        let _ = write!(out, "{f}");
-    }
-}
-
-/// Go's `'e'` layout: mantissa, `e`, sign, at least two exponent digits
-/// (`1e-07`, `1.5e+21`). Rust's `{:e}` gives the same shortest mantissa but
-/// writes `1e-7` and `1.5e21`.
-fn push_exponent_form(out: &mut String, f: f64) {
-    let rust = format!("{f:e}");
-    let (mantissa, exponent) = rust.split_once('e').unwrap_or((rust.as_str(), "0"));
-    out.push_str(mantissa);
-    out.push('e');
-    let (sign, digits) = match exponent.strip_prefix('-') {
-        Some(d) => ('-', d),
-        None => ('+', exponent),
-    };
-    out.push(sign);
-    if digits.len() < 2 {
-        out.push('0');
-    }
-    out.push_str(digits);
+    super::float::push_float(out, f);
 }
 
 /// Appends a sample value as a JSON string (`"1"`, `"NaN"`, `"1e-07"`).
@@ -83,15 +50,7 @@ pub fn push_value(out: &mut String, f: f64) {
 /// `1435781451.781`, `1700000000.010`, `1700000000` (Prometheus
 /// `MarshalTimestamp`: integer arithmetic, trailing zeros of the fraction kept).
 pub fn push_timestamp(out: &mut String, t_ms: i64) {
-    if t_ms < 0 {
-        out.push('-');
-    }
-    let abs = t_ms.unsigned_abs();
-    let _ = write!(out, "{}", abs / 1000);
-    let fraction = abs % 1000;
-    if fraction != 0 {
-        let _ = write!(out, ".{fraction:03}");
-    }
+    super::float::push_timestamp(out, t_ms);
 }
 
 /// Appends `s` as a JSON string with the escapes of Go's `encoding/json`

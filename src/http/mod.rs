@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api_error;
 pub mod ast_json;
+pub mod float;
 pub mod format;
 pub mod health;
 pub mod labels;
