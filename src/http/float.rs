@@ -78,16 +78,48 @@ fn parse_exponent(s: &[u8]) -> i32 {
     }
 }
 
+/// How a finite value is laid out around its shortest digits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Prometheus's sample values: exponent form below 1e-6 and from 1e21 on,
+    /// with at least two exponent digits (`1e-07`), else positional.
+    SampleValue,
+    /// Go's `'f'`: always positional (`0.0000001`).
+    Positional,
+    /// Go's `encoding/json` numbers: as `SampleValue` but the exponent as
+    /// short as it goes (`1e-7`, `1e+21`).
+    JsonNumber,
+}
+
 /// Appends `f` as [`super::format::push_float`] specifies (not quoted).
 pub fn push_float(out: &mut String, f: f64) {
+    push_special_or(out, f, Layout::SampleValue);
+}
+
+/// Appends `f` as Go's `strconv.FormatFloat(f, 'f', -1, 64)`: how
+/// Prometheus writes the value of a scalar result (not quoted).
+pub fn push_float_positional(out: &mut String, f: f64) {
+    push_special_or(out, f, Layout::Positional);
+}
+
+/// Appends a timestamp in ms as Go's `encoding/json` writes the float
+/// `t / 1000` (`1700000000.5`): how Prometheus writes the time of a scalar
+/// or string result.
+pub fn push_seconds_number(out: &mut String, t_ms: i64) {
+    push_finite(out, t_ms as f64 / 1000.0, Layout::JsonNumber);
+}
+
+fn push_special_or(out: &mut String, f: f64, layout: Layout) {
     if f.is_nan() {
         out.push_str("NaN");
-        return;
-    }
-    if f.is_infinite() {
+    } else if f.is_infinite() {
         out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
-        return;
+    } else {
+        push_finite(out, f, layout);
     }
+}
+
+fn push_finite(out: &mut String, f: f64, layout: Layout) {
     let abs = f.abs();
     // Where `ryu` lays digits out positionally, its text is Go's but for the
     // `.0` it gives integers: most sample values take this path.
@@ -109,7 +141,7 @@ pub fn push_float(out: &mut String, f: f64) {
     // ASCII digits only: each byte is one char.
     let push_digits =
         |out: &mut String, ds: &[u8]| ds.iter().for_each(|&b| out.push(char::from(b)));
-    if (1e-6..1e21).contains(&abs) {
+    if layout == Layout::Positional || (1e-6..1e21).contains(&abs) {
         if d.point <= 0 {
             out.push_str("0.");
             (0..-d.point).for_each(|_| out.push('0'));
@@ -133,7 +165,7 @@ pub fn push_float(out: &mut String, f: f64) {
         }
         let exp = d.point - 1;
         out.push_str(if exp < 0 { "e-" } else { "e+" });
-        if exp.abs() < 10 {
+        if exp.abs() < 10 && layout == Layout::SampleValue {
             out.push('0');
         }
         out.push_str(itoa::Buffer::new().format(exp.unsigned_abs()));
@@ -283,6 +315,40 @@ mod tests {
             };
             check(f);
         }
+    }
+
+    #[test]
+    fn scalar_results_are_laid_out_as_prometheus_does() {
+        // What Prometheus 2.42 answered for `/api/v1/query?query=<v>&time=<t>`.
+        let cases: &[(f64, &str)] = &[
+            (1e-7, "0.0000001"),
+            (-2.5e22, "-25000000000000000000000"),
+            (0.1, "0.1"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (5e-324, &format!("0.{}5", "0".repeat(323))),
+        ];
+        for (v, want) in cases {
+            let mut got = String::new();
+            push_float_positional(&mut got, *v);
+            assert_eq!(got, *want, "{v:e}");
+        }
+        let times: &[(i64, &str)] = &[
+            (1_700_000_000_500, "1700000000.5"),
+            (1_700_000_000_000, "1700000000"),
+            (1_700_000_000_123, "1700000000.123"),
+            (0, "0"),
+            (-1_500, "-1.5"),
+        ];
+        for (t, want) in times {
+            let mut got = String::new();
+            push_seconds_number(&mut got, *t);
+            assert_eq!(got, *want, "{t}");
+        }
+        // Go's encoding/json exponent form: no padding.
+        let mut tiny = String::new();
+        push_finite(&mut tiny, 1e-7, Layout::JsonNumber);
+        assert_eq!(tiny, "1e-7");
     }
 
     #[test]

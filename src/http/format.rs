@@ -171,13 +171,19 @@ fn push_series(
 /// object (without braces, so the caller can add `stats`).
 pub fn push_result_members(out: &mut String, value: &Value) {
     match value {
+        // Prometheus writes scalars and strings through Go's `encoding/json`
+        // (the time a plain float, the value `'f'`-formatted), not through
+        // its sample encoder: `[1700000000.5,"0.0000001"]`.
         Value::Scalar { t, f } => {
-            out.push_str(r#""resultType":"scalar","result":"#);
-            push_point(out, *t, *f);
+            out.push_str(r#""resultType":"scalar","result":["#);
+            super::float::push_seconds_number(out, *t);
+            out.push_str(",\"");
+            super::float::push_float_positional(out, *f);
+            out.push_str("\"]");
         }
         Value::String { t, s } => {
             out.push_str(r#""resultType":"string","result":["#);
-            push_timestamp(out, *t);
+            super::float::push_seconds_number(out, *t);
             out.push(',');
             push_str(out, s);
             out.push(']');
