@@ -258,6 +258,11 @@ impl SumColumns {
     /// Adds the values of `points` to the steps from `first` on, one step per
     /// point (points past the last step are left out).
     pub fn add_run(&mut self, first: usize, points: &[FPoint]) {
+        self.add_run_by(first, points, fold_run);
+    }
+
+    /// [`SumColumns::add_run`] with the given loop.
+    fn add_run_by(&mut self, first: usize, points: &[FPoint], fold: FoldRun) {
         let (Some(count), Some(value), Some(comp)) = (
             self.count.get_mut(first..),
             self.value.get_mut(first..),
@@ -265,30 +270,13 @@ impl SumColumns {
         ) else {
             return;
         };
-        // Every slice cut to one length: no bounds checks in the loop.
         let n = points.len().min(count.len());
-        let (count, value, comp, points) = (
+        fold(
             &mut count[..n],
             &mut value[..n],
             &mut comp[..n],
             &points[..n],
         );
-        for k in 0..n {
-            let (f, sum, c) = (points[k].f, value[k], comp[k]);
-            // `kahan_inc(f, sum, c)` with both arms computed and one selected.
-            let t = sum + f;
-            let low_bits = if sum.abs() >= f.abs() {
-                (sum - t) + f
-            } else {
-                (f - t) + sum
-            };
-            let grown = if t.is_infinite() { 0.0 } else { c + low_bits };
-            // The first value is taken as is (`-0.0` stays `-0.0`).
-            let fresh = count[k] == 0.0;
-            value[k] = if fresh { f } else { t };
-            comp[k] = if fresh { c } else { grown };
-            count[k] += 1.0;
-        }
     }
 
     /// The sums as accumulators, one per step.
@@ -306,6 +294,69 @@ impl SumColumns {
                 incremental: false,
             })
             .collect()
+    }
+}
+
+/// A loop folding a run of points into `sum` columns of the same length.
+type FoldRun = fn(&mut [f64], &mut [f64], &mut [f64], &[FPoint]);
+
+/// Folds `points` into the columns, one step each; the widest vector code
+/// the CPU runs (`is_x86_feature_detected!` caches its answer).
+fn fold_run(count: &mut [f64], value: &mut [f64], comp: &mut [f64], points: &[FPoint]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { fold_run_avx2(count, value, comp, points) };
+        return;
+    }
+    fold_run_baseline(count, value, comp, points);
+}
+
+/// The fold compiled for AVX2 (four lanes, twice SSE2's); FMA stays off, as
+/// it would round differently.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fold_run_avx2(count: &mut [f64], value: &mut [f64], comp: &mut [f64], points: &[FPoint]) {
+    fold_run_loop(count, value, comp, points);
+}
+
+/// The fold for any CPU (two SSE2 lanes on x86-64).
+fn fold_run_baseline(count: &mut [f64], value: &mut [f64], comp: &mut [f64], points: &[FPoint]) {
+    fold_run_loop(count, value, comp, points);
+}
+
+/// The loop without branches, which the compiler vectorizes: each entry
+/// goes through the states of [`Acc::add_sum`], with the same IEEE
+/// operations in the same order in every lane.
+#[inline(always)]
+fn fold_run_loop(count: &mut [f64], value: &mut [f64], comp: &mut [f64], points: &[FPoint]) {
+    // Every slice cut to one length: no bounds checks in the loop.
+    let n = points
+        .len()
+        .min(count.len())
+        .min(value.len())
+        .min(comp.len());
+    let (count, value, comp, points) = (
+        &mut count[..n],
+        &mut value[..n],
+        &mut comp[..n],
+        &points[..n],
+    );
+    for k in 0..n {
+        let (f, sum, c) = (points[k].f, value[k], comp[k]);
+        // `kahan_inc(f, sum, c)` with both arms computed and one selected.
+        let t = sum + f;
+        let low_bits = if sum.abs() >= f.abs() {
+            (sum - t) + f
+        } else {
+            (f - t) + sum
+        };
+        let grown = if t.is_infinite() { 0.0 } else { c + low_bits };
+        // The first value is taken as is (`-0.0` stays `-0.0`).
+        let fresh = count[k] == 0.0;
+        value[k] = if fresh { f } else { t };
+        comp[k] = if fresh { c } else { grown };
+        count[k] += 1.0;
     }
 }
 
@@ -640,6 +691,16 @@ mod tests {
 
     #[test]
     fn sum_columns_match_acc_bits() {
+        sum_columns_by_match_acc_bits(fold_run);
+        sum_columns_by_match_acc_bits(fold_run_baseline);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            sum_columns_by_match_acc_bits(|c, v, k, p| unsafe { fold_run_avx2(c, v, k, p) });
+        }
+    }
+
+    fn sum_columns_by_match_acc_bits(fold: FoldRun) {
         let awkward = [
             0.0,
             -0.0,
@@ -676,7 +737,7 @@ mod tests {
                     },
                 })
                 .collect();
-            cols.add_run(first, &run);
+            cols.add_run_by(first, &run, fold);
             for (a, p) in accs.iter_mut().skip(first).zip(&run) {
                 a.add_sum(p.f);
             }
