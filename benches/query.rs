@@ -14,7 +14,9 @@
 //!
 //! Besides the three engine queries, `storage_read/<metric>` measures the
 //! storage alone: `select` plus `read_floats` of every series of one metric,
-//! which is the part of a query below the engine.
+//! which is the part of a query below the engine; `storage_select/m` the
+//! select alone. On a busy machine `QUERY_BENCH_CPU=1` makes these storage
+//! cases report CPU time instead of wall time.
 //!
 //! Run: `cargo bench -p promlite --bench query` (a name filter after `--`
 //! picks cases, e.g. `-- max_over_time`).
@@ -119,10 +121,54 @@ fn bench(c: &mut Criterion) {
         let n = read_all(&storage, metric, -300_000, end, &mut buf);
         assert_eq!(n, SERIES * (end / INTERVAL_MS) as usize, "{metric}");
         group.bench_function(format!("storage_read/{metric}"), |b| {
-            b.iter(|| read_all(&storage, metric, -300_000, end, &mut buf));
+            timed(b, || read_all(&storage, metric, -300_000, end, &mut buf));
         });
     }
+    // The select alone (postings, head snapshots, block index and chunk
+    // reads, merge, label conversion): the part of a query before the
+    // engine's workers start.
+    let matchers = [Matcher::new(MatchOp::Equal, "__name__", "m").expect("matcher")];
+    group.bench_function("storage_select/m", |b| {
+        timed(b, || {
+            storage
+                .select(&matchers, -300_000, end)
+                .expect("select")
+                .len()
+        });
+    });
     group.finish();
+}
+
+/// Runs `f` under `b`: wall time, or with `QUERY_BENCH_CPU=1` the CPU time
+/// of the whole process (all threads; 10 ms ticks, so keep batches long),
+/// which on a shared machine does not count waiting for a core. It counts the
+/// work, not the latency: a select spread over two threads costs the same.
+fn timed<R>(b: &mut criterion::Bencher<'_>, mut f: impl FnMut() -> R) {
+    if std::env::var_os("QUERY_BENCH_CPU").is_none() {
+        b.iter(f);
+        return;
+    }
+    b.iter_custom(|iters| {
+        let start = process_cpu();
+        for _ in 0..iters {
+            std::hint::black_box(f());
+        }
+        process_cpu().saturating_sub(start)
+    });
+}
+
+/// User plus system CPU time of this process (`/proc/self/stat`, in clock ticks of 10 ms).
+fn process_cpu() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse::<u64>().expect("tick count"))
+        .sum();
+    std::time::Duration::from_millis(ticks * 10)
 }
 
 criterion_group!(benches, bench);

@@ -54,8 +54,8 @@ impl promlite_promql::Storage for TsdbStorage {
         let series = querier.select(&matchers).map_err(StorageError::new)?;
         Ok(series
             .into_iter()
-            .map(|series| {
-                let labels = to_promql_labels(series.labels());
+            .map(|mut series| {
+                let labels = to_promql_labels(series.take_labels());
                 Box::new(TsdbSeries { labels, series }) as Box<dyn StorageSeries>
             })
             .collect())
@@ -87,14 +87,16 @@ impl StorageSeries for TsdbSeries {
     }
 }
 
-/// tsdb labels → engine labels, sharing the interned strings.
-fn to_promql_labels(labels: &promlite_tsdb::Labels) -> QLabels {
+/// tsdb labels → engine labels, moving the interned strings (one allocation,
+/// no reference count touched: a select converts every series it returns).
+fn to_promql_labels(labels: promlite_tsdb::Labels) -> QLabels {
     QLabels::from_sorted(
         labels
-            .iter()
+            .into_vec()
+            .into_iter()
             .map(|l| QLabel {
-                name: l.name.clone(),
-                value: l.value.clone(),
+                name: l.name,
+                value: l.value,
             })
             .collect(),
     )

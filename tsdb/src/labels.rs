@@ -115,6 +115,11 @@ impl Labels {
         &self.0
     }
 
+    /// The labels, sorted by name, moved out (no reference count touched).
+    pub fn into_vec(self) -> Vec<Label> {
+        self.0
+    }
+
     /// Number of labels.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -165,6 +165,12 @@ impl Series {
         &self.labels
     }
 
+    /// Moves the series' labels out, leaving it with none: for a caller that
+    /// converts them to its own type once and has no further use for them.
+    pub fn take_labels(&mut self) -> Labels {
+        std::mem::take(&mut self.labels)
+    }
+
     /// An iterator over the samples in the querier's range, by increasing
     /// timestamp, each timestamp once.
     pub fn iter(&self) -> SeriesIter<'_> {

@@ -121,6 +121,16 @@ fn holds_samples_in(s: &MemSeries, mint: i64, maxt: i64) -> bool {
     min <= maxt && max >= mint
 }
 
+/// A head series' labels, borrowed from the series: a select that finds the
+/// same series in a block keeps the block's copy and never clones these.
+pub(crate) struct HeadLabels(Arc<MemSeries>);
+
+impl HeadLabels {
+    pub(crate) fn labels(&self) -> &Labels {
+        &self.0.labels
+    }
+}
+
 /// Head settings fixed at open.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeadOptions {
@@ -359,12 +369,12 @@ impl Head {
         mint: i64,
         maxt: i64,
         out: &mut Vec<ChunkSnap>,
-    ) -> Option<Labels> {
+    ) -> Option<HeadLabels> {
         let s = self.series.get(SeriesRef(r))?;
         s.data
             .lock()
             .snapshot(mint, maxt, self.chunks.as_ref(), out);
-        Some(s.labels.clone())
+        Some(HeadLabels(s))
     }
 
     /// The label sets, sorted, of the series among `refs` holding samples in
@@ -524,7 +534,10 @@ impl Head {
         maxt: i64,
     ) -> Option<(Labels, Vec<ChunkData>)> {
         let mut snaps = Vec::new();
-        let labels = self.series_chunks(r.get(), mint, maxt.saturating_sub(1), &mut snaps)?;
+        let labels = self
+            .series_chunks(r.get(), mint, maxt.saturating_sub(1), &mut snaps)?
+            .labels()
+            .clone();
         snaps.sort_by_key(|c| !c.out_of_order);
         let mut out = Vec::with_capacity(snaps.len());
         for c in snaps {
@@ -594,7 +607,8 @@ mod tests {
         pinned.commit().unwrap();
         let mut out = Vec::new();
         assert_eq!(
-            head.series_chunks(held_ref.get(), i64::MIN, i64::MAX, &mut out),
+            head.series_chunks(held_ref.get(), i64::MIN, i64::MAX, &mut out)
+                .map(|l| l.labels().clone()),
             Some(labels("held"))
         );
         assert_eq!(out.len(), 1);
