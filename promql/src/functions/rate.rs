@@ -286,7 +286,20 @@ impl SharedShape {
                 return result * self.edges.factor(self.kind, to_zero, self.range_seconds);
             }
         }
+        self.unclamped(result)
+    }
+
+    /// [`SharedShape::extrapolate`] when [`SharedShape::clamps`] is false.
+    #[inline(always)]
+    pub(crate) fn unclamped(&self, result: f64) -> f64 {
         result * self.factor
+    }
+
+    /// Whether a counter's zero clamp shortens the extrapolation of this
+    /// window (never for gauges).
+    #[inline(always)]
+    pub(crate) fn clamps(&self, first: f64, result: f64) -> bool {
+        self.kind.is_counter() && self.edges.zero_distance(first, result) < self.edges.to_start
     }
 }
 

@@ -329,3 +329,68 @@ fn interior_is_found_only_where_it_holds() {
         .collect();
     assert_eq!(interior(grid, &win, Kind::CounterRate, &far), None);
 }
+
+#[test]
+fn every_dense_fill_gives_the_shared_shape_bits() {
+    let mut seed = 0x2f69_1a2b_77c3_0d15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let values = [0.0, -0.0, 1.0, -3.5, f64::NAN, f64::INFINITY, 1e300, 5e-324];
+    let mut v = 0.0;
+    let points: Vec<FPoint> = (0..300)
+        .map(|k| {
+            v = match next() % 8 {
+                0 => values[(next() % values.len() as u64) as usize],
+                _ => v + (next() % 1000) as f64 / 7.0,
+            };
+            FPoint { t: k, f: v }
+        })
+        .collect();
+    for kind in [Kind::CounterRate, Kind::CounterIncrease, Kind::GaugeDelta] {
+        let shape = SharedShape::new(kind, 20_000.0, 0.0, 240_000.0, 4.0, 300.0);
+        let run = DenseRun {
+            shape: &shape,
+            correction: kind.is_counter().then_some(-0.0),
+            firsts: &points[..296],
+            lasts: &points[4..],
+            step_t: 1000,
+            step: 60,
+        };
+        let bits = |fill: fn(&DenseRun<'_>, &mut [FPoint]) -> bool| {
+            let mut room = vec![FPoint { t: 0, f: 0.0 }; 296];
+            let clamped = fill(&run, &mut room);
+            let bits: Vec<(i64, u64)> = room.iter().map(|p| (p.t, p.f.to_bits())).collect();
+            (clamped, bits)
+        };
+        // What the shape gives per window, and whether any clamps.
+        let mut clamped = false;
+        let want: Vec<(i64, u64)> = (0..296)
+            .map(|k| {
+                let (first, last) = (points[k].f, points[k + 4].f);
+                let result = match run.correction {
+                    Some(c) => (last - first) + c,
+                    None => last - first,
+                };
+                clamped |= shape.clamps(first, result);
+                let f = shape.unclamped(result);
+                (1000 + 60 * k as i64, f.to_bits())
+            })
+            .collect();
+        assert_eq!(
+            bits(fill_dense_baseline),
+            (clamped, want.clone()),
+            "{kind:?}"
+        );
+        assert_eq!(bits(fill_dense), (clamped, want.clone()), "{kind:?}");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            let avx2 = |r: &DenseRun<'_>, room: &mut [FPoint]| unsafe { fill_dense_avx2(r, room) };
+            assert_eq!(bits(avx2), (clamped, want), "{kind:?} AVX2");
+        }
+    }
+}
