@@ -171,6 +171,11 @@ impl RangeApply<'_> {
             {
                 prefetch_start(next);
             }
+            // And its labels, which the sink and the counter check read
+            // first (a cache miss per series, ~6% of `sum by (x) (rate(..))`).
+            if let Some(next) = series.get(k + 1) {
+                prefetch_labels(next.labels());
+            }
             let (samples, read) = range_samples(s.as_ref(), &mut buf, max_samples)?;
             stats.samples_loaded += read;
             points.clear();
@@ -232,6 +237,28 @@ fn prefetch_start(points: &[FPoint]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = points;
+}
+
+/// Hints the CPU to load a label set's labels (the name and value strings
+/// they point to are often shared, hence already cached).
+fn prefetch_labels(labels: &Labels) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = std::mem::size_of_val(labels.as_slice()).min(256);
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: SSE, which `_mm_prefetch` needs, is part of every
+            // x86-64 CPU; a prefetch reads nothing and never faults, and the
+            // address is inside the slice anyway.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(
+                    labels.as_slice().as_ptr().cast::<i8>().wrapping_add(offset),
+                )
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = labels;
 }
 
 /// Work done on one contiguous chunk of selected series.
