@@ -394,10 +394,8 @@ impl Interior {
                 step_t,
                 step: grid.step,
             };
-            // Unless a window needs a counter's zero clamp (rare), done.
-            if !fill_dense(&run, room) {
-                return n;
-            }
+            fill_dense(&run, room);
+            return n;
         }
         let mut written = 0;
         for (p, (first, last)) in room.iter_mut().zip(
@@ -430,61 +428,78 @@ struct DenseRun<'a> {
     step: i64,
 }
 
-/// The points of a dense run into `room` (as many as both hold), assuming
-/// no counter's zero clamp applies; returns whether one does after all (then
-/// those points are wrong, and the caller recomputes them). The widest
+/// The points of a dense run into `room` (as many as both hold). The widest
 /// vector code the CPU runs.
-fn fill_dense(run: &DenseRun<'_>, room: &mut [FPoint]) -> bool {
+fn fill_dense(run: &DenseRun<'_>, room: &mut [FPoint]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { fill_dense_avx2(run, room) };
+        unsafe { fill_dense_avx2(run, room) };
+        return;
     }
-    fill_dense_baseline(run, room)
+    fill_dense_baseline(run, room);
 }
 
 /// [`fill_dense`] compiled for AVX2 (four lanes); FMA stays off.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn fill_dense_avx2(run: &DenseRun<'_>, room: &mut [FPoint]) -> bool {
-    fill_dense_loop(run, room)
+fn fill_dense_avx2(run: &DenseRun<'_>, room: &mut [FPoint]) {
+    fill_dense_loop(run, room);
 }
 
 /// [`fill_dense`] for any CPU.
-fn fill_dense_baseline(run: &DenseRun<'_>, room: &mut [FPoint]) -> bool {
-    fill_dense_loop(run, room)
+fn fill_dense_baseline(run: &DenseRun<'_>, room: &mut [FPoint]) {
+    fill_dense_loop(run, room);
 }
 
-/// One loop per case, without branches inside, so that it vectorizes: a
-/// division per counter window (the zero-clamp check), a multiplication.
+/// Windows per block of [`fill_dense_loop`].
+const DENSE_BLOCK: usize = 16;
+
+/// Blocks of windows, each first computed as if no counter's zero clamp
+/// applied, in a loop without branches or divisions that vectorizes. A
+/// block where a clamp might apply ([`SharedShape::surely_unclamped`] is
+/// false: a counter near zero, usually the first windows of a series that
+/// starts inside the range) is then computed again window by window.
 #[inline(always)]
-fn fill_dense_loop(run: &DenseRun<'_>, room: &mut [FPoint]) -> bool {
+fn fill_dense_loop(run: &DenseRun<'_>, room: &mut [FPoint]) {
     let n = room.len().min(run.firsts.len()).min(run.lasts.len());
     let (firsts, lasts, room) = (&run.firsts[..n], &run.lasts[..n], &mut room[..n]);
     let shape = run.shape;
-    let mut clamped = false;
-    match run.correction {
-        Some(c) => {
-            for k in 0..n {
-                let first = firsts[k].f;
-                let result = (lasts[k].f - first) + c;
-                clamped |= shape.clamps(first, result);
+    let mut t = run.step_t;
+    let blocks = room
+        .chunks_mut(DENSE_BLOCK)
+        .zip(firsts.chunks(DENSE_BLOCK).zip(lasts.chunks(DENSE_BLOCK)));
+    for (room, (firsts, lasts)) in blocks {
+        let m = room.len().min(firsts.len()).min(lasts.len());
+        let (room, firsts, lasts) = (&mut room[..m], &firsts[..m], &lasts[..m]);
+        let Some(c) = run.correction else {
+            for k in 0..m {
                 room[k] = FPoint {
-                    t: run.step_t + k as i64 * run.step,
-                    f: shape.unclamped(result),
-                };
-            }
-        }
-        None => {
-            for k in 0..n {
-                room[k] = FPoint {
-                    t: run.step_t + k as i64 * run.step,
+                    t: t + k as i64 * run.step,
                     f: shape.unclamped(lasts[k].f - firsts[k].f),
                 };
             }
+            t += m as i64 * run.step;
+            continue;
+        };
+        let mut maybe_clamped = 0u64;
+        for k in 0..m {
+            let first = firsts[k].f;
+            let result = (lasts[k].f - first) + c;
+            maybe_clamped |= u64::from(!shape.surely_unclamped(first, result));
+            room[k] = FPoint {
+                t: t + k as i64 * run.step,
+                f: shape.unclamped(result),
+            };
         }
+        if maybe_clamped != 0 {
+            for k in 0..m {
+                let first = firsts[k].f;
+                room[k].f = shape.extrapolate(first, (lasts[k].f - first) + c);
+            }
+        }
+        t += m as i64 * run.step;
     }
-    clamped
 }
 
 /// Whether the second of two consecutive samples is below the first: a

@@ -254,6 +254,8 @@ pub(crate) struct SharedShape {
     range_seconds: f64,
     /// The factor when the zero clamp does not apply.
     factor: f64,
+    /// `2 * (to_start / sampled)`, see [`SharedShape::surely_unclamped`].
+    clamp_free_ratio: f64,
 }
 
 impl SharedShape {
@@ -272,6 +274,7 @@ impl SharedShape {
             edges,
             range_seconds,
             factor: edges.factor(kind, edges.to_start, range_seconds),
+            clamp_free_ratio: 2.0 * (edges.to_start / edges.sampled),
         }
     }
 
@@ -295,9 +298,29 @@ impl SharedShape {
         result * self.factor
     }
 
+    /// Whether [`SharedShape::clamps`] is surely false, decided without its
+    /// division (the common case: a counter far above its increase).
+    ///
+    /// A clamp needs `result > 0`, `first >= 0` and the zero crossing
+    /// `sampled * (first / result)` below `to_start`. When `first` exceeds
+    /// `2 * (to_start / sampled) * result` computed in floats, the crossing is
+    /// at least `2 * to_start` times `(1 - 2^-53)^4` (four roundings, none
+    /// of which leaves the normal range), so not below `to_start`. A
+    /// subnormal product rounds more coarsely: then this answers false and
+    /// the caller divides. With `to_start` 0 the product is exactly 0, and
+    /// any `first > 0` gives a crossing of at least 0.
+    #[inline(always)]
+    pub(crate) fn surely_unclamped(&self, first: f64, result: f64) -> bool {
+        let bound = self.clamp_free_ratio * result;
+        let above =
+            (first > bound) & ((bound >= f64::MIN_POSITIVE) | (self.clamp_free_ratio == 0.0));
+        let may_clamp = self.kind.is_counter() & (result > 0.0) & (first >= 0.0);
+        !may_clamp | above
+    }
+
     /// Whether a counter's zero clamp shortens the extrapolation of this
     /// window (never for gauges).
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn clamps(&self, first: f64, result: f64) -> bool {
         self.kind.is_counter() && self.edges.zero_distance(first, result) < self.edges.to_start
     }
@@ -577,5 +600,81 @@ mod tests {
         let w = window(&reset, 15, 45, WindowMode::Smoothed);
         // left = 0 + 10 * 15/30 = 5, right = 25, inside sample 10: no reset vs 5.
         assert_eq!(increase(&w, &[], &mut Vec::new()), Ok(Some(20.0)));
+    }
+
+    #[test]
+    fn shared_shape_gives_the_window_bits_and_never_misses_a_clamp() {
+        let mut seed = 0x6a09_e667_f3bc_c908u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let awkward = [
+            0.0,
+            -0.0,
+            1.0,
+            -2.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e300,
+            1e-300,
+            5e-324,
+            f64::MIN_POSITIVE,
+            2.2e-308,
+        ];
+        let pick = move |next: &mut dyn FnMut() -> u64| match next() % 4 {
+            0 => awkward[(next() % awkward.len() as u64) as usize],
+            1 => (next() % 1000) as f64 * 10f64.powi((next() % 40) as i32 - 20),
+            _ => (next() % 100_000) as f64 / 7.0,
+        };
+        let mut surely = 0;
+        for _ in 0..20_000 {
+            let range_ms = 1 + (next() % 600_000) as i64;
+            let sampled_ms = 1 + (next() % range_ms as u64) as i64;
+            let to_start_ms = (next() % (range_ms - sampled_ms + 1) as u64) as i64;
+            let to_end_ms = range_ms - sampled_ms - to_start_ms;
+            let intervals = (1 + next() % 50) as f64;
+            let (first, result) = (pick(&mut next), pick(&mut next));
+            for kind in [Kind::CounterRate, Kind::CounterIncrease, Kind::GaugeDelta] {
+                let range_seconds = range_ms as f64 / 1000.0;
+                let shape = SharedShape::new(
+                    kind,
+                    to_start_ms as f64,
+                    to_end_ms as f64,
+                    sampled_ms as f64,
+                    intervals,
+                    range_seconds,
+                );
+                let want = extrapolate_shape(
+                    kind,
+                    WindowShape {
+                        to_start_ms: to_start_ms as f64,
+                        to_end_ms: to_end_ms as f64,
+                        sampled_ms: sampled_ms as f64,
+                        intervals,
+                        first,
+                        result,
+                        range_seconds,
+                    },
+                );
+                assert_eq!(shape.extrapolate(first, result).to_bits(), want.to_bits());
+                if shape.surely_unclamped(first, result) {
+                    surely += usize::from(kind.is_counter());
+                    assert!(!shape.clamps(first, result), "{first} {result} {shape:?}");
+                    assert_eq!(shape.unclamped(result).to_bits(), want.to_bits());
+                }
+                // First values just above the bound, where the test is tightest.
+                let bound = shape.clamp_free_ratio * result;
+                for ulps in 0..3 {
+                    let first = f64::from_bits(bound.to_bits().wrapping_add(ulps));
+                    if shape.surely_unclamped(first, result) {
+                        assert!(!shape.clamps(first, result), "{first} {result} {shape:?}");
+                    }
+                }
+            }
+        }
+        assert!(surely > 10_000, "{surely}");
     }
 }
