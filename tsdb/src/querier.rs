@@ -37,7 +37,7 @@ use crate::labels::{Labels, Symbol};
 pub use decode::DecodeBuffers;
 pub use lookup::Limited;
 
-use decode::{decode_chunk, SharedColumn};
+use decode::{decode_chunk, decode_run, RunTimestamps, SharedColumn};
 
 /// A read view of the database over `[mint, maxt]` (ms, both inclusive).
 /// Obtain one from [`Db::querier`](crate::Db::querier).
@@ -319,14 +319,23 @@ fn merge(chunks: &[ChunkSnap], mint: i64, maxt: i64) -> (Vec<(i64, f64)>, Option
     (all.into_iter().map(|(t, _, v)| (t, v)).collect(), err)
 }
 
+/// The timestamps of the cold run a cursor reads.
+fn run_timestamps<'b>(ts: &'b [i64], shared: &'b SharedColumn, at: RunTimestamps) -> &'b [i64] {
+    match at {
+        RunTimestamps::Own => ts,
+        RunTimestamps::Shared => shared.column(),
+    }
+}
+
 /// What a non-merging iterator is reading now.
 enum Cursor<'a> {
     /// Between chunks.
     Idle,
     /// An XOR chunk, streamed.
     Xor(XorIterator<'a>),
-    /// A cold chunk decoded into the iterator's buffers; the next index to read.
-    Cold(usize),
+    /// A cold chunk decoded into the iterator's buffers; the next index to
+    /// read, and where its timestamps are.
+    Cold(usize, RunTimestamps),
 }
 
 enum Mode<'a> {
@@ -379,7 +388,7 @@ impl SeriesIter<'_> {
                 ..
             } = &mut self.mode
             {
-                let DecodeBuffers { ts, vs, .. } = &mut self.bufs;
+                let DecodeBuffers { ts, vs, shared } = &mut self.bufs;
                 if let Cursor::Xor(it) = cursor {
                     while it.next() {
                         let (t, v) = it.at();
@@ -395,10 +404,11 @@ impl SeriesIter<'_> {
                         f(t, v);
                     }
                 }
-                if let Cursor::Cold(pos) = cursor {
+                if let Cursor::Cold(pos, at) = cursor {
                     // A decoded cold run: its samples from `pos` on are at or
                     // after `mint` (skipped when the run was opened).
-                    let rest_t = ts.get(*pos..).unwrap_or_default();
+                    let run_t = run_timestamps(ts, shared, *at);
+                    let rest_t = run_t.get(*pos..).unwrap_or_default();
                     let in_range = rest_t.partition_point(|t| *t <= self.maxt);
                     let rest_v = vs.get(*pos..).unwrap_or_default();
                     for (t, v) in rest_t.iter().zip(rest_v).take(in_range) {
@@ -409,7 +419,7 @@ impl SeriesIter<'_> {
                         *next = chunks.len();
                         return;
                     }
-                    *pos = ts.len();
+                    *pos = run_t.len();
                 }
             }
             // Chunk boundaries, errors and merged data.
@@ -424,13 +434,11 @@ impl SeriesIter<'_> {
     pub fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
         match &mut self.mode {
             Mode::Chunks {
-                cursor: Cursor::Cold(pos),
+                cursor: Cursor::Cold(pos, at),
                 ..
             } => {
                 // Timestamps in a run are sorted: jump instead of stepping.
-                *pos += self
-                    .bufs
-                    .ts
+                *pos += run_timestamps(&self.bufs.ts, &self.bufs.shared, *at)
                     .get(*pos..)
                     .map_or(0, |rest| rest.partition_point(|x| *x < t));
             }
@@ -474,8 +482,9 @@ impl Iterator for SeriesIter<'_> {
                             None
                         }
                     }
-                    Cursor::Cold(pos) => {
-                        let s = ts.get(*pos).zip(vs.get(*pos)).map(|(t, v)| (*t, *v));
+                    Cursor::Cold(pos, at) => {
+                        let run_t = run_timestamps(ts, shared, *at);
+                        let s = run_t.get(*pos).zip(vs.get(*pos)).map(|(t, v)| (*t, *v));
                         *pos += 1;
                         s
                     }
@@ -509,12 +518,16 @@ impl Iterator for SeriesIter<'_> {
                         ts.clear();
                         vs.clear();
                         *cursor = Cursor::Idle;
-                        if let Err(e) = decode_chunk(c, ts, vs, shared) {
-                            *err = Some(e);
-                            return None;
-                        }
+                        let at = match decode_run(c, ts, vs, shared) {
+                            Ok(at) => at,
+                            Err(e) => {
+                                *err = Some(e);
+                                return None;
+                            }
+                        };
                         // Skip the run's samples before the range in one search.
-                        *cursor = Cursor::Cold(ts.partition_point(|x| *x < self.mint));
+                        let run_t = run_timestamps(ts, shared, at);
+                        *cursor = Cursor::Cold(run_t.partition_point(|x| *x < self.mint), at);
                     }
                 }
             },

@@ -69,8 +69,31 @@ impl SharedColumn {
         ts: &mut Vec<i64>,
         vs: &mut Vec<f64>,
     ) -> Result<(), CodecError> {
+        if self.decode_values(data, timestamps, ts, vs)? == RunTimestamps::Shared {
+            ts.extend_from_slice(&self.decoded);
+        }
+        Ok(())
+    }
+
+    /// The timestamps of the run [`decode_values`](Self::decode_values) left shared.
+    pub(super) fn column(&self) -> &[i64] {
+        &self.decoded
+    }
+
+    /// Appends a `ColdShared` chunk's values to `vs` and makes its timestamp
+    /// column this cache's (then read it with [`column`](Self::column)
+    /// instead of copying it per series); a column too long to cache is
+    /// appended to `ts`. On error nothing is appended.
+    fn decode_values(
+        &mut self,
+        data: &[u8],
+        timestamps: &[u8],
+        ts: &mut Vec<i64>,
+        vs: &mut Vec<f64>,
+    ) -> Result<RunTimestamps, CodecError> {
         if timestamps.len() > MAX_CACHED_COLUMN_BYTES {
-            return block::decode_shared(data, timestamps, ts, vs);
+            block::decode_shared(data, timestamps, ts, vs)?;
+            return Ok(RunTimestamps::Own);
         }
         // A decoded column is never empty when encoded: empty means none cached.
         if self.encoded.is_empty() || self.encoded != timestamps {
@@ -95,8 +118,33 @@ impl SharedColumn {
                 what: "values and shared timestamps differ in length",
             });
         }
-        ts.extend_from_slice(&self.decoded);
-        Ok(())
+        Ok(RunTimestamps::Shared)
+    }
+}
+
+/// Where a decoded run's timestamps are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunTimestamps {
+    /// In the reader's own column (`DecodeBuffers::ts`).
+    Own,
+    /// In the shared column cache ([`SharedColumn::column`]).
+    Shared,
+}
+
+/// [`decode_chunk`] for an iterator: a `ColdShared` chunk's timestamps stay
+/// in the shared column cache instead of being copied into `ts` (a query
+/// reads thousands of series over the same few columns).
+pub(super) fn decode_run(
+    c: &ChunkSnap,
+    ts: &mut Vec<i64>,
+    vs: &mut Vec<f64>,
+    shared: &mut SharedColumn,
+) -> Result<RunTimestamps, SampleError> {
+    match (&c.bytes, chunk_encoding(c)) {
+        (SnapBytes::Shared { values, timestamps }, Encoding::ColdShared) => shared
+            .decode_values(values.data(), timestamps.data(), ts, vs)
+            .map_err(|e| SampleError::Cold(Arc::new(e))),
+        _ => decode_chunk(c, ts, vs, shared).map(|()| RunTimestamps::Own),
     }
 }
 
