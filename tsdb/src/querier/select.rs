@@ -11,6 +11,17 @@
 //! into one `Arc`ed list, so a series costs no chunk allocation of its own and
 //! dropping it is one reference count.
 //!
+//! Threads: the select runs before the engine's workers start, so all of it
+//! is on a query's critical path. A large select (see
+//! `PARALLEL_MIN_HEAD_SERIES`) takes the head's snapshots on a second thread
+//! while this one reads the blocks; the two cost about the same per series.
+//! The block list is then read before the head's snapshot, not after, so it
+//! is read again afterwards and blocks a truncation added meanwhile are read
+//! too: a truncation adds its block before dropping the head's copy, so
+//! nothing is missed (samples seen twice are deduplicated when iterating).
+//! A series both the head and a block hold keeps the block's label set; the
+//! head's are borrowed, and cloned only for series no block holds.
+//!
 //! Invariant (the one the old all-in-one sort kept): a series' chunks are its
 //! head chunks, then each block's in block order, stably sorted by min time,
 //! so the merge's tie-breaking between sources stays what it was.
