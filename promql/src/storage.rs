@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
@@ -181,9 +181,22 @@ pub trait Storage: Send + Sync {
 /// series holding it, as a TSDB's symbol table does: a query that reads the
 /// labels of many series (grouping, the metric-name checks) then finds the
 /// strings in cache instead of one cold allocation per label of each series.
+///
+/// The series sit in a vector in the order they were added, found by labels
+/// through a sorted map; `select` reads them in label order from a sorted
+/// list of (labels, index) built by the first select after a series was
+/// added: walking that list is sequential, where walking the map chased a
+/// pointer per node (a cache miss each, after a query evicted the map,
+/// ~1 ms of serial time for 10k series).
 #[derive(Default, Debug, Clone)]
 pub struct MemStorage {
-    series: BTreeMap<Labels, MemPoints>,
+    /// Index into `data` by labels.
+    series: BTreeMap<Labels, usize>,
+    /// Every series' samples, in the order the series were added.
+    data: Vec<MemPoints>,
+    /// The series in label order, once a select needed it since the last
+    /// series was added.
+    sorted: OnceLock<Vec<(Labels, usize)>>,
     /// Every label name and value of the stored series, once each.
     symbols: HashSet<Arc<str>>,
     /// Whether some series has a label name sorting before `__name__` (e.g.
@@ -236,13 +249,20 @@ impl MemStorage {
         if labels.iter().next().is_some_and(|l| &*l.name < METRIC_NAME) {
             self.names_before_metric = true;
         }
-        // A new series' labels are rebuilt from the shared symbols.
-        let key = if self.series.contains_key(&labels) {
-            labels
-        } else {
-            self.share_symbols(&labels)
+        let index = match self.series.get(&labels) {
+            Some(&i) => i,
+            None => {
+                // A new series' labels are rebuilt from the shared symbols.
+                let key = self.share_symbols(&labels);
+                self.series.insert(key, self.data.len());
+                self.data.push(MemPoints::default());
+                self.sorted = OnceLock::new();
+                self.data.len() - 1
+            }
         };
-        let series = self.series.entry(key).or_default();
+        let Some(series) = self.data.get_mut(index) else {
+            return;
+        };
         let pts = &mut series.points;
         let stale = usize::from(is_stale_nan(f));
         match pts.last() {
@@ -288,6 +308,8 @@ impl MemStorage {
     /// Removes every series.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.data.clear();
+        self.sorted = OnceLock::new();
         self.symbols.clear();
         self.names_before_metric = false;
     }
@@ -339,25 +361,33 @@ impl Storage for MemStorage {
             .iter()
             .position(|m| m.op == MatchOp::Equal && m.name == METRIC_NAME && !m.value.is_empty())
             .filter(|_| !self.names_before_metric);
-        let candidates: Box<dyn Iterator<Item = (&Labels, &MemPoints)>> =
-            match name.and_then(|i| matchers.get(i)) {
-                Some(m) => {
-                    // `{__name__="v", ...}` sorts from `{__name__="v"}` up to,
-                    // not including, `{__name__="v\0"}` (the next name up), so
-                    // the run is bounded without reading each series' labels.
-                    let from = Labels::from_pairs([(METRIC_NAME, m.value.as_str())]);
-                    let to = Labels::from_pairs([(METRIC_NAME, format!("{}\0", m.value))]);
-                    Box::new(self.series.range(from..to))
-                }
-                None => Box::new(self.series.iter()),
-            };
+        let sorted = self
+            .sorted
+            .get_or_init(|| self.series.iter().map(|(l, &i)| (l.clone(), i)).collect());
+        let candidates = match name.and_then(|i| matchers.get(i)) {
+            Some(m) => {
+                // `{__name__="v", ...}` sorts from `{__name__="v"}` up to,
+                // not including, `{__name__="v\0"}` (the next name up), so
+                // the run is bounded without reading each series' labels.
+                let from = Labels::from_pairs([(METRIC_NAME, m.value.as_str())]);
+                let to = Labels::from_pairs([(METRIC_NAME, format!("{}\0", m.value))]);
+                let lo = sorted.partition_point(|(l, _)| *l < from);
+                let hi = sorted.partition_point(|(l, _)| *l < to);
+                sorted.get(lo..hi).unwrap_or_default()
+            }
+            None => sorted.as_slice(),
+        };
         let rest: Vec<&Matcher> = matchers
             .iter()
             .enumerate()
             .filter(|&(i, _)| Some(i) != name)
             .map(|(_, m)| m)
             .collect();
-        for (labels, pts) in candidates {
+        out.reserve(candidates.len());
+        for (labels, pts) in candidates
+            .iter()
+            .filter_map(|(l, i)| Some((l, self.data.get(*i)?)))
+        {
             if !rest.iter().all(|m| m.matches_labels(labels)) {
                 continue;
             }
@@ -432,6 +462,28 @@ mod tests {
             sel[1].labels(),
             &Labels::from_pairs([("__name__", "m"), ("i", "2")])
         );
+    }
+
+    #[test]
+    fn mem_storage_select_sees_what_was_added_after_a_select() {
+        let mut s = MemStorage::new();
+        let m = [Matcher::new(MatchOp::Equal, METRIC_NAME, "m").unwrap()];
+        let l = |i: &str| Labels::from_pairs([("__name__", "m"), ("i", i)]);
+        s.add(l("b"), 10, 1.0);
+        assert_eq!(s.select(&m, 0, 100).unwrap().len(), 1);
+        s.add(l("a"), 10, 2.0);
+        s.add(l("b"), 20, 3.0);
+        let sel = s.select(&m, 0, 100).unwrap();
+        let labels: Vec<&Labels> = sel.iter().map(|x| x.labels()).collect();
+        assert_eq!(labels, [&l("a"), &l("b")]);
+        assert_eq!(sel[1].floats_slice().map(<[_]>::len), Some(2));
+        drop(sel);
+        let copy = s.clone();
+        s.clear();
+        assert!(s.select(&m, 0, 100).unwrap().is_empty());
+        s.add(l("c"), 10, 1.0);
+        assert_eq!(s.select(&m, 0, 100).unwrap()[0].labels(), &l("c"));
+        assert_eq!(copy.select(&m, 0, 100).unwrap().len(), 2);
     }
 
     #[test]
