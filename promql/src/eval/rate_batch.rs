@@ -222,9 +222,9 @@ fn any_series(
 ///
 /// Scrapes land at a fixed interval (Prometheus even aligns the jitter
 /// away), and a dashboard's step is usually a multiple of it: this is the
-/// common case, and it skips pass 1's per-window bookkeeping and six of pass
-/// 2's seven divisions. Windows near the ends of the series take the usual
-/// path.
+/// common case, and it skips pass 1's per-window bookkeeping and pass 2's
+/// seven divisions (a counter far from zero needs none). Windows near the
+/// ends of the series take the usual path.
 #[derive(Debug, PartialEq)]
 struct Interior {
     /// Steps whose windows are interior (a non-empty range).

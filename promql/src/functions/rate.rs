@@ -244,8 +244,9 @@ impl EdgeDistances {
 
 /// The extrapolation of windows that all place their samples alike (same
 /// distances to the edges, same count), as a regularly sampled series' windows
-/// do: everything but the values is computed once, and a window costs one
-/// division (a counter's zero crossing) instead of seven. Same bits as
+/// do: everything but the values is computed once, and a window costs a
+/// multiplication instead of seven divisions (one more for a counter near
+/// zero, see [`SharedShape::surely_unclamped`]). Same bits as
 /// [`extrapolate_shape`]: the same operations on the same inputs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SharedShape {
