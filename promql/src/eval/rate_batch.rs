@@ -472,14 +472,15 @@ fn fill_dense_loop(run: &DenseRun<'_>, room: &mut [FPoint]) {
     for (room, (firsts, lasts)) in blocks {
         let m = room.len().min(firsts.len()).min(lasts.len());
         let (room, firsts, lasts) = (&mut room[..m], &firsts[..m], &lasts[..m]);
+        // Step times by addition, not `k * step`: AVX2 has no 64-bit multiply.
         let Some(c) = run.correction else {
             for k in 0..m {
                 room[k] = FPoint {
-                    t: t + k as i64 * run.step,
+                    t,
                     f: shape.unclamped(lasts[k].f - firsts[k].f),
                 };
+                t += run.step;
             }
-            t += m as i64 * run.step;
             continue;
         };
         let mut maybe_clamped = 0u64;
@@ -488,9 +489,10 @@ fn fill_dense_loop(run: &DenseRun<'_>, room: &mut [FPoint]) {
             let result = (lasts[k].f - first) + c;
             maybe_clamped |= u64::from(!shape.surely_unclamped(first, result));
             room[k] = FPoint {
-                t: t + k as i64 * run.step,
+                t,
                 f: shape.unclamped(result),
             };
+            t += run.step;
         }
         if maybe_clamped != 0 {
             for k in 0..m {
@@ -498,7 +500,6 @@ fn fill_dense_loop(run: &DenseRun<'_>, room: &mut [FPoint]) {
                 room[k].f = shape.extrapolate(first, (lasts[k].f - first) + c);
             }
         }
-        t += m as i64 * run.step;
     }
 }
 
