@@ -11,7 +11,7 @@
 use promlite_promql::{FPoint, Label as QLabel, Labels as QLabels, StorageError, StorageSeries};
 use std::cell::Cell;
 
-use promlite_tsdb::{Db, DecodeBuffers, MatchOp, Matcher};
+use promlite_tsdb::{Db, DecodeBuffers, MatchOp, Matcher, Samples};
 
 thread_local! {
     /// Decode buffers reused by every series this thread reads: the engine
@@ -101,7 +101,11 @@ impl StorageSeries for TsdbSeries {
         let mut it = self.series.iter_with(DECODE_BUFFERS.take());
         // The querier's iterator yields only samples within the range given
         // to `select` (the querier's range): no filtering here.
-        it.for_each_sample(|t, f| out.push(FPoint { t, f }));
+        it.for_each_batch(|batch| match batch {
+            Samples::One(t, f) => out.push(FPoint { t, f }),
+            // A block's run: one copy loop, no capacity check per sample.
+            Samples::Run(ts, vs) => out.extend(ts.iter().zip(vs).map(|(&t, &f)| FPoint { t, f })),
+        });
         let res = it
             .err()
             .cloned()

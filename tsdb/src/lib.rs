@@ -41,5 +41,7 @@ pub use index::{
 };
 pub use labels::{Label, Labels, LabelsError, Symbol, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
-pub use querier::{DecodeBuffers, Limited, Querier, RawChunk, SampleError, Series, SeriesIter};
+pub use querier::{
+    DecodeBuffers, Limited, Querier, RawChunk, SampleError, Samples, Series, SeriesIter,
+};
 pub use wal::FsyncPolicy;

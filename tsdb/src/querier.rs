@@ -319,6 +319,15 @@ fn merge(chunks: &[ChunkSnap], mint: i64, maxt: i64) -> (Vec<(i64, f64)>, Option
     (all.into_iter().map(|(t, _, v)| (t, v)).collect(), err)
 }
 
+/// Samples handed over by [`SeriesIter::for_each_batch`], timestamps in ms.
+#[derive(Debug, Clone, Copy)]
+pub enum Samples<'a> {
+    /// One sample.
+    One(i64, f64),
+    /// Consecutive samples as columns of equal length (never empty).
+    Run(&'a [i64], &'a [f64]),
+}
+
 /// The timestamps of the cold run a cursor reads.
 fn run_timestamps<'b>(ts: &'b [i64], shared: &'b SharedColumn, at: RunTimestamps) -> &'b [i64] {
     match at {
@@ -380,6 +389,20 @@ impl SeriesIter<'_> {
     /// of through the per-sample chunk state machine. Afterwards
     /// [`SeriesIter::err`] tells whether the data ended early.
     pub fn for_each_sample(&mut self, mut f: impl FnMut(i64, f64)) {
+        self.for_each_batch(|batch| match batch {
+            Samples::One(t, v) => f(t, v),
+            Samples::Run(ts, vs) => {
+                for (t, v) in ts.iter().zip(vs) {
+                    f(*t, *v);
+                }
+            }
+        });
+    }
+
+    /// [`for_each_sample`](Self::for_each_sample) handing the in-range part
+    /// of a decoded cold run over in one call, as two columns, so that a
+    /// caller can copy it in one loop (a block's samples are all in such runs).
+    pub fn for_each_batch(&mut self, mut f: impl FnMut(Samples<'_>)) {
         loop {
             if let Mode::Chunks {
                 chunks,
@@ -401,7 +424,7 @@ impl SeriesIter<'_> {
                             *next = chunks.len();
                             return;
                         }
-                        f(t, v);
+                        f(Samples::One(t, v));
                     }
                 }
                 if let Cursor::Cold(pos, at) = cursor {
@@ -411,8 +434,12 @@ impl SeriesIter<'_> {
                     let rest_t = run_t.get(*pos..).unwrap_or_default();
                     let in_range = rest_t.partition_point(|t| *t <= self.maxt);
                     let rest_v = vs.get(*pos..).unwrap_or_default();
-                    for (t, v) in rest_t.iter().zip(rest_v).take(in_range) {
-                        f(*t, *v);
+                    let (run_ts, run_vs) = (
+                        rest_t.get(..in_range).unwrap_or_default(),
+                        rest_v.get(..in_range).unwrap_or_default(),
+                    );
+                    if !run_ts.is_empty() {
+                        f(Samples::Run(run_ts, run_vs));
                     }
                     if in_range < rest_t.len() {
                         *cursor = Cursor::Idle;
@@ -424,7 +451,7 @@ impl SeriesIter<'_> {
             }
             // Chunk boundaries, errors and merged data.
             match self.next() {
-                Some((t, v)) => f(t, v),
+                Some((t, v)) => f(Samples::One(t, v)),
                 None => return,
             }
         }

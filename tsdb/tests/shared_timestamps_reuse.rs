@@ -2,7 +2,7 @@
 //! place from its decode buffers' column cache. Reading many series with one
 //! set of buffers passed along (`Series::iter_with`), across series of
 //! different columns and with `next`, `seek` and `for_each_sample` mixed,
-//! must give what fresh buffers give.
+//! must give what fresh buffers give; so must `for_each_batch`.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,7 +10,7 @@
     reason = "test helpers: a panic is a failed test"
 )]
 
-use promlite_tsdb::{Db, DecodeBuffers, Labels, Matcher, Options};
+use promlite_tsdb::{Db, DecodeBuffers, Labels, Matcher, Options, Samples};
 
 const STEP: i64 = 15_000;
 const HOUR: i64 = 3_600_000;
@@ -47,8 +47,15 @@ fn reused_buffers_read_shared_columns_as_fresh_ones_do() {
             let want: Vec<(i64, f64)> = s.iter().collect();
             let mut it = s.iter_with(bufs);
             let mut got = Vec::new();
-            match n % 3 {
+            match n % 4 {
                 0 => it.for_each_sample(|t, v| got.push((t, v))),
+                3 => it.for_each_batch(|batch| match batch {
+                    Samples::One(t, v) => got.push((t, v)),
+                    Samples::Run(ts, vs) => {
+                        assert!(!ts.is_empty() && ts.len() == vs.len());
+                        got.extend(ts.iter().copied().zip(vs.iter().copied()));
+                    }
+                }),
                 1 => got.extend(it.by_ref()),
                 _ => {
                     let target = mint.saturating_add(HOUR);
