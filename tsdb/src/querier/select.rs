@@ -79,10 +79,11 @@ impl Querier {
         let parallel = head_refs
             .as_ref()
             .is_some_and(|r| r.len() >= PARALLEL_MIN_HEAD_SERIES);
-        let (head, mut blocks) = if parallel {
-            // The block list is read before the head's snapshot here, so
-            // blocks a truncation added meanwhile are picked up below.
-            let blocks = self.blocks();
+        // Read before the head's snapshot only for the parallel path, so
+        // that blocks a truncation adds meanwhile are picked up below.
+        let blocks = if parallel { self.blocks() } else { Vec::new() };
+        // With no block to read alongside, a second thread would only wait.
+        let (head, mut blocks) = if !blocks.is_empty() {
             let (head, read) = std::thread::scope(|scope| {
                 let head = scope.spawn(|| self.head_source(head_refs.iter().flatten()));
                 let read = self.block_sources(&blocks, matchers);
