@@ -44,7 +44,7 @@ pub use duration_expr::DurationContext;
 pub use engine::{CancelToken, Engine, EngineOptions, QueryRange, QueryResult, QueryStats};
 pub use error::QueryError;
 pub use parser::{parse, parse_duration_ms, parse_with_context};
-pub use points::Points;
+pub use points::{Points, SharedBuffer};
 pub use storage::{
     MatchOp, Matcher, MatcherError, MemStorage, Storage, StorageError, StorageSeries,
 };

@@ -11,7 +11,7 @@ use super::range_fn::RangeApply;
 use super::selectors::range_samples;
 use super::{Interrupt, StepSeries};
 use crate::error::QueryError;
-use crate::points::Points;
+use crate::points::{self, Points, SharedBuffer};
 use crate::storage::StorageSeries;
 use crate::value::{FPoint, Labels};
 
@@ -59,7 +59,7 @@ impl Collect {
         Collect {
             keeps_name,
             steps,
-            points: Vec::new(),
+            points: points::take_buffer(),
             spans: Vec::new(),
             later: Vec::new(),
         }
@@ -73,7 +73,7 @@ impl Collect {
         let mut out = Vec::with_capacity(count);
         for part in std::iter::once(self).chain(later) {
             let drop_name = !part.keeps_name;
-            let buf = Arc::new(part.points);
+            let buf = Arc::new(SharedBuffer::from(part.points));
             out.extend(part.spans.into_iter().map(|(metric, range)| StepSeries {
                 metric,
                 drop_name,
