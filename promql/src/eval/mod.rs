@@ -160,6 +160,9 @@ impl Val {
     }
 }
 
+/// How many series a worker reads between two cancellation and deadline checks.
+const SERIES_PER_CHECK: usize = 16;
+
 /// Cancellation and deadline of one query; checked per series or step.
 #[derive(Clone, Copy)]
 pub(crate) struct Interrupt<'a> {
@@ -168,6 +171,17 @@ pub(crate) struct Interrupt<'a> {
 }
 
 impl Interrupt<'_> {
+    /// [`Interrupt::check`] for the `k`-th series of a loop, at every
+    /// [`SERIES_PER_CHECK`]-th one: reading the clock costs more than a short
+    /// series, and a few series more take microseconds.
+    pub fn check_series(&self, k: usize) -> Result<(), QueryError> {
+        if k.is_multiple_of(SERIES_PER_CHECK) {
+            self.check()
+        } else {
+            Ok(())
+        }
+    }
+
     /// Fails when the query was canceled or ran out of time.
     pub fn check(&self) -> Result<(), QueryError> {
         if self.cancel.is_canceled() {

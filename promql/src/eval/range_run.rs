@@ -162,7 +162,7 @@ impl RangeApply<'_> {
         let mut points = Vec::new();
         sink.reserve(series.len());
         for (k, s) in series.iter().enumerate() {
-            interrupt.check()?;
+            interrupt.check_series(k)?;
             // The next series' samples are asked for now, while this one
             // is computed: its first windows would wait on memory.
             if let Some(next) = series

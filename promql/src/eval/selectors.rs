@@ -378,8 +378,8 @@ impl<'a> Evaluator<'a> {
             sink.reserve(chunk.len());
             let mut loaded = 0u64;
             let (mut buf, mut points) = (Vec::new(), Vec::new());
-            for s in chunk {
-                interrupt.check()?;
+            for (k, s) in chunk.iter().enumerate() {
+                interrupt.check_series(k)?;
                 let samples = all_samples(s.as_ref(), &mut buf)?;
                 loaded += samples.len() as u64;
                 points.clear();
