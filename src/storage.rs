@@ -51,30 +51,10 @@ impl promlite_promql::Storage for TsdbStorage {
             .db
             .querier(mint_ms, maxt_ms)
             .map_err(StorageError::new)?;
-        let mut series = querier.select(&matchers).map_err(StorageError::new)?;
-        if series.len() < PARALLEL_MIN_SERIES {
-            return Ok(to_storage_series(series));
-        }
-        // Converting is an allocation and a copy per series, all on the
-        // query's critical path before the engine's workers start: the
-        // second half is converted on another thread.
-        let second = series.split_off(series.len() / 2);
-        let (mut out, rest) = std::thread::scope(|scope| {
-            let rest = scope.spawn(|| to_storage_series(second));
-            let out = to_storage_series(series);
-            let rest = rest
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (out, rest)
-        });
-        out.extend(rest);
-        Ok(out)
+        let series = querier.select(&matchers).map_err(StorageError::new)?;
+        Ok(to_storage_series(series))
     }
 }
-
-/// Selects returning at least this many series convert them on two threads
-/// (tens of microseconds to start one, against milliseconds for 10,000 series).
-const PARALLEL_MIN_SERIES: usize = 2048;
 
 fn to_storage_series(series: Vec<promlite_tsdb::Series>) -> Vec<Box<dyn StorageSeries>> {
     series
@@ -224,14 +204,13 @@ mod tests {
         assert_eq!(ok(r#"{a="1" or b="2"}"#), [["aEqual1"], ["bEqual2"]]);
     }
 
-    /// Above the threshold the second half of the series is converted on
-    /// another thread: the result must be the tsdb's, in its order.
+    /// The adapter's series are the tsdb's, in its order, labels moved over.
     #[test]
-    fn large_selects_keep_the_tsdb_order_labels_and_samples() {
+    fn selects_keep_the_tsdb_order_labels_and_samples() {
         use promlite_promql::Storage as _;
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), promlite_tsdb::Options::default()).unwrap();
-        let n = PARALLEL_MIN_SERIES + 101;
+        let n = 2_149;
         let mut app = db.appender();
         for i in 0..n {
             let l = promlite_tsdb::Labels::from_pairs([("__name__", "up"), ("i", &i.to_string())])

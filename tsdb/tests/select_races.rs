@@ -1,8 +1,8 @@
-//! Large selects read the head on a second thread while the blocks are read
-//! on the calling one (`querier/select.rs`). They must return what a serial
-//! read returns, and a select racing with appends, head truncation and block
-//! compaction must still see every sample acknowledged before it started:
-//! the block list read before the head's snapshot is re-read afterwards.
+//! Selects of many series over head and blocks: they return what small
+//! selects return, and a select racing with appends, head truncation and
+//! block compaction still sees every sample acknowledged before it started
+//! (the head is read before the block list, and a truncation adds its block
+//! before it drops the head's copy).
 
 #![allow(
     clippy::unwrap_used,
@@ -16,7 +16,7 @@ use promlite_tsdb::{Db, Labels, Matcher, Options};
 
 const MIN: i64 = 60_000;
 const STEP: i64 = 15_000;
-/// Above the querier's threshold for reading the head on a second thread.
+/// Enough series that a select takes milliseconds, widening the race.
 const SERIES: usize = 1_100;
 
 fn series(i: usize) -> Labels {
@@ -82,7 +82,7 @@ fn large_selects_over_head_and_blocks_match_small_ones() {
             .collect();
         assert_eq!(*samples, want, "{name}");
     }
-    // A select under the threshold (serial) returns the same series.
+    // A select of a few of them returns the same series.
     let few = read(
         &db,
         Matcher::new(promlite_tsdb::MatchOp::Regex, "instance", "i00[0-4].").unwrap(),
