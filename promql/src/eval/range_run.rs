@@ -27,10 +27,52 @@ pub(crate) trait SeriesSink: Send {
     /// Appends the output of a later worker (whose series come after ours).
     fn merge(&mut self, later: Self);
 
+    /// The sink's own buffer, when it keeps points: the next series' points
+    /// are appended to it directly (no copy) and [`SeriesSink::accept_appended`]
+    /// is called instead of `accept`. `None` (the default) lends a buffer.
+    fn own_buffer(&mut self) -> Option<&mut Vec<FPoint>> {
+        None
+    }
+
+    /// Takes one series whose output (non-empty) was appended to
+    /// [`SeriesSink::own_buffer`] from index `from` on.
+    fn accept_appended(&mut self, labels: &Labels, from: usize) {
+        let _ = (labels, from);
+    }
+
     /// Prepares for up to `n` more series (a hint; the default ignores it).
     fn reserve(&mut self, n: usize) {
         let _ = n;
     }
+}
+
+/// Has `produce` append one series' points and hands them to `sink`: written
+/// straight into the sink's own buffer when it has one, else into `lent`
+/// (cleared first). Returns whether the series had any points.
+pub(crate) fn deliver<S: SeriesSink>(
+    sink: &mut S,
+    lent: &mut Vec<FPoint>,
+    labels: &Labels,
+    produce: impl FnOnce(&mut Vec<FPoint>) -> Result<(), QueryError>,
+) -> Result<bool, QueryError> {
+    let (out, is_lent) = match sink.own_buffer() {
+        Some(own) => (own, false),
+        None => {
+            lent.clear();
+            (&mut *lent, true)
+        }
+    };
+    let from = out.len();
+    produce(out)?;
+    if out.len() == from {
+        return Ok(false);
+    }
+    if is_lent {
+        sink.accept(labels, lent);
+    } else {
+        sink.accept_appended(labels, from);
+    }
+    Ok(true)
 }
 
 /// Most points [`Collect::reserve`] reserves room for at once (64 MiB): past
@@ -89,6 +131,14 @@ impl SeriesSink for Collect {
         let start = self.points.len();
         self.points.extend_from_slice(points);
         self.spans.push((labels.clone(), start..self.points.len()));
+    }
+
+    fn own_buffer(&mut self) -> Option<&mut Vec<FPoint>> {
+        Some(&mut self.points)
+    }
+
+    fn accept_appended(&mut self, labels: &Labels, from: usize) {
+        self.spans.push((labels.clone(), from..self.points.len()));
     }
 
     fn merge(&mut self, mut later: Self) {
@@ -178,14 +228,11 @@ impl RangeApply<'_> {
             }
             let (samples, read) = range_samples(s.as_ref(), &mut buf, max_samples)?;
             stats.samples_loaded += read;
-            points.clear();
-            self.apply(
-                samples,
-                &mut scratch,
-                &mut stats.window_samples,
-                &mut points,
-            )?;
-            if points.is_empty() {
+            let window_samples = &mut stats.window_samples;
+            let produced = deliver(sink, &mut points, s.labels(), |out| {
+                self.apply(samples, &mut scratch, window_samples, out)
+            })?;
+            if !produced {
                 continue;
             }
             if self.expects_counter {
@@ -197,7 +244,6 @@ impl RangeApply<'_> {
                     stats.non_counters.push(name.to_string());
                 }
             }
-            sink.accept(s.labels(), &points);
         }
         Ok(stats)
     }

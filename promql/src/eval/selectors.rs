@@ -11,7 +11,7 @@
 use promql_parser::parser::{MatrixSelector, VectorSelector};
 
 use super::range_fn::output_capacity;
-use super::range_run::{in_two_halves, Collect, SeriesSink};
+use super::range_run::{deliver, in_two_halves, Collect, SeriesSink};
 use super::{duration_ms, offset_ms, Evaluator, Grid, StepSeries};
 use crate::error::QueryError;
 use crate::extended_range::MODE_LABEL;
@@ -382,11 +382,10 @@ impl<'a> Evaluator<'a> {
                 interrupt.check_series(k)?;
                 let samples = all_samples(s.as_ref(), &mut buf)?;
                 loaded += samples.len() as u64;
-                points.clear();
-                instant_points(samples, grid, &win, what, &mut points);
-                if !points.is_empty() {
-                    sink.accept(s.labels(), &points);
-                }
+                deliver(&mut sink, &mut points, s.labels(), |out| {
+                    instant_points(samples, grid, &win, what, out);
+                    Ok(())
+                })?;
             }
             Ok((sink, loaded))
         };
