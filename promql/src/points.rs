@@ -7,19 +7,16 @@
 //! per query, and glibc's malloc returns their pages to the OS when the
 //! result is dropped, so the next query faults every page in again (about
 //! 40% of a large `max_over_time` in the engine bench). Range functions
-//! instead write all the series of one worker into one buffer: one allocation,
-//! which glibc's dynamic mmap threshold then keeps in the heap for the next
-//! query of the same size.
+//! instead write all the series of one worker into one buffer.
 //!
 //! Reading is a slice either way (`Deref`); changing shared points first
 //! copies them into a vector of their own ([`Points::to_mut`]).
 //!
 //! A shared buffer goes back to a small pool when its last series is dropped
 //! and the next result is written into it ([`take_buffer`]), as Prometheus's
-//! engine pools its point slices: glibc does not always keep a freed buffer
-//! in its heap (a worker thread's arena gives it back to the OS), and a fresh
-//! one costs a page fault per 4 KiB written, about 40% of a large
-//! `max_over_time`.
+//! engine pools its point slices: glibc does not keep even one large freed
+//! buffer reliably (a worker thread's arena gives it back to the OS), and a
+//! fresh one costs a page fault per 4 KiB written.
 
 use std::fmt;
 use std::ops::{Deref, Range};
