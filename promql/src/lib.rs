@@ -35,6 +35,8 @@ mod info_selector;
 mod parser;
 mod points;
 mod storage;
+#[cfg(test)]
+mod test_rng;
 mod value;
 
 #[doc(hidden)]

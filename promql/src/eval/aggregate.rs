@@ -715,13 +715,7 @@ mod tests {
             0.1,
             3.0e15,
         ];
-        let mut seed = 0x51_7cc1_b727_220au64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x51_7cc1_b727_220au64);
         let steps = 40;
         let mut cols = SumColumns::new(steps);
         let mut accs = vec![Acc::default(); steps];

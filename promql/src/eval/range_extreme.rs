@@ -191,13 +191,7 @@ mod tests {
 
     #[test]
     fn sliding_extreme_matches_kernel_on_random_series() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
         for round in 0..80 {
             // Half of the series have NaNs (the NaN-aware fold), half none.
             let nan_every = if round % 2 == 0 { 10 } else { u64::MAX };
@@ -206,7 +200,7 @@ mod tests {
                 .map(|_| {
                     t += 1 + (next() % 20) as i64;
                     let f = match next() % 10 {
-                        _ if next() % nan_every == 0 => f64::NAN,
+                        _ if next().is_multiple_of(nan_every) => f64::NAN,
                         // Signed zeros tell apart which of two equal samples wins.
                         1 => -0.0,
                         2 => 0.0,

@@ -195,13 +195,7 @@ pub(crate) mod tests {
 
     #[test]
     fn batched_windows_give_the_kernels_bits() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for round in 0..100 {
             let pts = awkward_series(&mut next);
             let last_t = pts.last().map_or(0, |p| p.t);

@@ -605,13 +605,7 @@ mod tests {
 
     #[test]
     fn shared_shape_gives_the_window_bits_and_never_misses_a_clamp() {
-        let mut seed = 0x6a09_e667_f3bc_c908u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_rng::xorshift(0x6a09_e667_f3bc_c908u64);
         let awkward = [
             0.0,
             -0.0,

@@ -6,13 +6,7 @@ use super::*;
 /// Awkward shapes: zero, negative and NaN values, -0.0, infinities, one
 /// interval or many, samples on or far from the edges.
 fn shapes(count: usize) -> Vec<WindowShape> {
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
     let values = [0.0, -0.0, 1.0, -3.5, f64::NAN, f64::INFINITY, 1e300, 5e-324];
     (0..count)
         .map(|_| {
@@ -225,13 +219,7 @@ fn interior(grid: Grid, win: &Windows, kind: Kind, points: &[FPoint]) -> Option<
 
 #[test]
 fn interior_windows_of_regular_series_give_the_kernels_bits() {
-    let mut seed = 0x853c_49e6_748f_ea9bu64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::test_rng::xorshift(0x853c_49e6_748f_ea9bu64);
     let mut interiors = 0;
     for round in 0..400 {
         let interval = 1 + (next() % 20) as i64;
@@ -332,13 +320,7 @@ fn interior_is_found_only_where_it_holds() {
 
 #[test]
 fn every_dense_fill_gives_the_shared_shape_bits() {
-    let mut seed = 0x2f69_1a2b_77c3_0d15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = crate::test_rng::xorshift(0x2f69_1a2b_77c3_0d15u64);
     let values = [0.0, -0.0, 1.0, -3.5, f64::NAN, f64::INFINITY, 1e300, 5e-324];
     let mut v = 0.0;
     let points: Vec<FPoint> = (0..300)
