@@ -115,17 +115,16 @@ impl RangeApply<'_> {
     ) -> Option<usize> {
         let Fold { pick, empty } = fold;
         let (grid, win) = (self.grid, self.win);
-        // Filled in place and cut to the steps that had samples: with no
-        // `push` (and its growth call) in the loop, the loop state stays in
-        // registers.
+        // Room for every step that can have a value is reserved up front, so
+        // no `push` below grows the vector; pushing (rather than filling the
+        // room first and overwriting it) writes each output line once, which
+        // matters when `out` is a large result buffer not in cache.
         let steps = match win.at {
             // Every step sees the same window.
             Some(_) => grid.len(),
             None => output_capacity(grid, points.len(), win.range),
         };
-        let base = out.len();
-        out.resize(base + steps, FPoint { t: 0, f: empty });
-        let mut written = base;
+        out.reserve(steps);
         // `suffix[j]` is the extreme of `points[j..mid]` for `lo <= j < mid`;
         // entries outside that range are stale and never read.
         if scratch.len() < points.len() {
@@ -171,13 +170,8 @@ impl RangeApply<'_> {
                 t,
                 f: pick(older, newer),
             };
-            match out.get_mut(written) {
-                Some(slot) => *slot = point,
-                None => out.push(point),
-            }
-            written += 1;
+            out.push(point);
         }
-        out.truncate(written);
         None
     }
 }
