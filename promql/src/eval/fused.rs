@@ -36,9 +36,43 @@ struct GroupFold<'g> {
     /// For `sum`: each group's sums as columns while series are folded in
     /// (its accumulators in `groups` stay empty until [`GroupFold::settle`]).
     sums: Vec<SumColumns>,
+    /// Scratch the next series' points are written into, reused.
+    points: Vec<FPoint>,
 }
 
 impl GroupFold<'_> {
+    /// Folds one series' points into its group.
+    fn fold(&mut self, labels: &Labels, points: &[FPoint]) {
+        let hash = group_hash(self.grouping, labels);
+        let slot = match self.index.find(hash, self.grouping, labels, &self.groups) {
+            Some(i) => i,
+            None => {
+                self.index.insert(hash, self.groups.len());
+                let accs = if self.op == token::T_SUM {
+                    Vec::new()
+                } else {
+                    vec![Acc::default(); self.steps.len()]
+                };
+                self.groups.push((self.grouping.key(labels), accs));
+                self.groups.len() - 1
+            }
+        };
+        if self.op == token::T_SUM {
+            // `sum(rate(...))` is the most common shape: folded as columns.
+            self.add_sums(slot, points);
+            return;
+        }
+        let Some((_, accs)) = self.groups.get_mut(slot) else {
+            return;
+        };
+        let mut cur = self.steps.cursor();
+        for p in points {
+            if let Some(a) = accs.get_mut(cur.index(p.t)) {
+                a.add(self.op, p.f);
+            }
+        }
+    }
+
     /// Folds a series into a group's `sum` columns, a run of consecutive
     /// steps at a time (a series usually has a value at every step).
     fn add_sums(&mut self, slot: usize, points: &[FPoint]) {
@@ -154,35 +188,15 @@ impl Hasher for PassHasher {
 }
 
 impl SeriesSink for GroupFold<'_> {
-    fn accept(&mut self, labels: &Labels, points: &[FPoint]) {
-        let hash = group_hash(self.grouping, labels);
-        let slot = match self.index.find(hash, self.grouping, labels, &self.groups) {
-            Some(i) => i,
-            None => {
-                self.index.insert(hash, self.groups.len());
-                let accs = if self.op == token::T_SUM {
-                    Vec::new()
-                } else {
-                    vec![Acc::default(); self.steps.len()]
-                };
-                self.groups.push((self.grouping.key(labels), accs));
-                self.groups.len() - 1
-            }
-        };
-        if self.op == token::T_SUM {
-            // `sum(rate(...))` is the most common shape: folded as columns.
-            self.add_sums(slot, points);
-            return;
-        }
-        let Some((_, accs)) = self.groups.get_mut(slot) else {
-            return;
-        };
-        let mut cur = self.steps.cursor();
-        for p in points {
-            if let Some(a) = accs.get_mut(cur.index(p.t)) {
-                a.add(self.op, p.f);
-            }
-        }
+    fn buffer(&mut self) -> &mut Vec<FPoint> {
+        &mut self.points
+    }
+
+    fn accept(&mut self, labels: &Labels, from: usize) {
+        let mut points = std::mem::take(&mut self.points);
+        self.fold(labels, points.get(from..).unwrap_or_default());
+        points.clear();
+        self.points = points;
     }
 
     fn merge(&mut self, mut later: Self) {
@@ -240,6 +254,7 @@ impl Evaluator<'_> {
             index: GroupIndex::default(),
             groups: Vec::new(),
             sums: Vec::new(),
+            points: Vec::new(),
         };
         if let Expr::VectorSelector(vs) = unparen(&agg.expr) {
             let fold = self.run_vector_selector(vs, grid, SelectorValue::Sample, &make_fold)?;

@@ -20,25 +20,17 @@ pub(crate) const PARALLEL_MIN_SERIES: usize = 2_000;
 
 /// Where a worker puts each series' output points, in input order. Each
 /// worker owns one sink; the second worker's sink is merged into the first's.
+/// A series' points are appended to the sink's [`SeriesSink::buffer`] (a
+/// collecting sink's own storage, or scratch a folding sink reuses), then
+/// handed over with [`SeriesSink::accept`]: no copy in between.
 pub(crate) trait SeriesSink: Send {
-    /// Takes one series' output (non-empty, time-ordered), lent from a buffer
-    /// the worker reuses for every series.
-    fn accept(&mut self, labels: &Labels, points: &[FPoint]);
+    /// Where the next series' points are appended.
+    fn buffer(&mut self) -> &mut Vec<FPoint>;
+    /// Takes one series whose output (non-empty, time-ordered) is
+    /// `buffer()[from..]`.
+    fn accept(&mut self, labels: &Labels, from: usize);
     /// Appends the output of a later worker (whose series come after ours).
     fn merge(&mut self, later: Self);
-
-    /// The sink's own buffer, when it keeps points: the next series' points
-    /// are appended to it directly (no copy) and [`SeriesSink::accept_appended`]
-    /// is called instead of `accept`. `None` (the default) lends a buffer.
-    fn own_buffer(&mut self) -> Option<&mut Vec<FPoint>> {
-        None
-    }
-
-    /// Takes one series whose output (non-empty) was appended to
-    /// [`SeriesSink::own_buffer`] from index `from` on.
-    fn accept_appended(&mut self, labels: &Labels, from: usize) {
-        let _ = (labels, from);
-    }
 
     /// Prepares for up to `n` more series (a hint; the default ignores it).
     fn reserve(&mut self, n: usize) {
@@ -46,32 +38,20 @@ pub(crate) trait SeriesSink: Send {
     }
 }
 
-/// Has `produce` append one series' points and hands them to `sink`: written
-/// straight into the sink's own buffer when it has one, else into `lent`
-/// (cleared first). Returns whether the series had any points.
+/// Has `produce` append one series' points to `sink`'s buffer and hands them
+/// over. Returns whether the series had any points.
 pub(crate) fn deliver<S: SeriesSink>(
     sink: &mut S,
-    lent: &mut Vec<FPoint>,
     labels: &Labels,
     produce: impl FnOnce(&mut Vec<FPoint>) -> Result<(), QueryError>,
 ) -> Result<bool, QueryError> {
-    let (out, is_lent) = match sink.own_buffer() {
-        Some(own) => (own, false),
-        None => {
-            lent.clear();
-            (&mut *lent, true)
-        }
-    };
+    let out = sink.buffer();
     let from = out.len();
     produce(out)?;
     if out.len() == from {
         return Ok(false);
     }
-    if is_lent {
-        sink.accept(labels, lent);
-    } else {
-        sink.accept_appended(labels, from);
-    }
+    sink.accept(labels, from);
     Ok(true)
 }
 
@@ -127,17 +107,11 @@ impl Collect {
 }
 
 impl SeriesSink for Collect {
-    fn accept(&mut self, labels: &Labels, points: &[FPoint]) {
-        let start = self.points.len();
-        self.points.extend_from_slice(points);
-        self.spans.push((labels.clone(), start..self.points.len()));
+    fn buffer(&mut self) -> &mut Vec<FPoint> {
+        &mut self.points
     }
 
-    fn own_buffer(&mut self) -> Option<&mut Vec<FPoint>> {
-        Some(&mut self.points)
-    }
-
-    fn accept_appended(&mut self, labels: &Labels, from: usize) {
+    fn accept(&mut self, labels: &Labels, from: usize) {
         self.spans.push((labels.clone(), from..self.points.len()));
     }
 
@@ -209,7 +183,6 @@ impl RangeApply<'_> {
         };
         let mut buf = Vec::new();
         let mut scratch = Vec::new();
-        let mut points = Vec::new();
         sink.reserve(series.len());
         for (k, s) in series.iter().enumerate() {
             interrupt.check_series(k)?;
@@ -229,7 +202,7 @@ impl RangeApply<'_> {
             let (samples, read) = range_samples(s.as_ref(), &mut buf, max_samples)?;
             stats.samples_loaded += read;
             let window_samples = &mut stats.window_samples;
-            let produced = deliver(sink, &mut points, s.labels(), |out| {
+            let produced = deliver(sink, s.labels(), |out| {
                 self.apply(samples, &mut scratch, window_samples, out)
             })?;
             if !produced {

@@ -377,12 +377,12 @@ impl<'a> Evaluator<'a> {
             let mut sink = make_sink();
             sink.reserve(chunk.len());
             let mut loaded = 0u64;
-            let (mut buf, mut points) = (Vec::new(), Vec::new());
+            let mut buf = Vec::new();
             for (k, s) in chunk.iter().enumerate() {
                 interrupt.check_series(k)?;
                 let samples = all_samples(s.as_ref(), &mut buf)?;
                 loaded += samples.len() as u64;
-                deliver(&mut sink, &mut points, s.labels(), |out| {
+                deliver(&mut sink, s.labels(), |out| {
                     instant_points(samples, grid, &win, what, out);
                     Ok(())
                 })?;
